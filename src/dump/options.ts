@@ -1,0 +1,59 @@
+/**
+ * What a dump is asked to do: the programmatic form of `rethinkdb-backup dump`'s options.
+ *
+ * @module
+ */
+
+import type { ConnectOptions } from "../connection/driver.ts";
+import type { ProgressOptions } from "../progress/progress.ts";
+
+/** Options of {@link import("./run.ts").dump}. */
+export interface DumpOptions {
+  /** Server address and credentials (password already read from its source). */
+  connect: ConnectOptions;
+  /**
+   * Output path; `-` writes the archive to stdout. When absent, the official default name
+   * `rethinkdb_dump_<date>T<time>.tar.gz` in the current directory is used.
+   */
+  file?: string;
+  /** Replace an existing output file (`--overwrite-file`). */
+  overwrite?: boolean;
+  /** `-e` selections, `DB` or `DB.TABLE`; empty means every table of every user database. */
+  exports?: string[];
+  /** Tables exported at once (`--clients`, default 3). */
+  clients?: number;
+  /** Directory for spool files (`--temp-dir`); default the output file's directory. */
+  tempDir?: string;
+  /** Read with `read_mode: "outdated"` (`--read-outdated`). */
+  readOutdated?: boolean;
+  /** Progress and summary on stderr; `quiet` silences them. */
+  progress?: ProgressOptions;
+  /** Aborting stops the dump; the reason (e.g. an InterruptedError) is what `dump` rejects with. */
+  signal?: AbortSignal;
+  /** Reconnect attempts per table after a dropped connection or timeout (default 5). */
+  retries?: number;
+  /** Delay before the first retry, doubled each time (ms, default 500). */
+  retryDelayMs?: number;
+  /** Give up on a read batch after this long and retry (ms, default 120000). */
+  batchTimeoutMs?: number;
+  /** Time used for the default file name and the archive's top directory (tests). */
+  now?: Date;
+}
+
+/** What a finished dump did. */
+export interface DumpSummary {
+  /** The archive written (`-` for stdout). */
+  file: string;
+  /** Documents written. */
+  documents: number;
+  /** Tables written. */
+  tables: number;
+  /** Secondary indexes saved (each counted once). */
+  indexes: number;
+  /** Write hooks saved. */
+  writeHooks: number;
+  /** Wall-clock seconds. */
+  seconds: number;
+  /** Bytes of JSON written for documents. */
+  jsonBytes: number;
+}

@@ -1,0 +1,54 @@
+/**
+ * What a restore is asked to do: the programmatic form of `rethinkdb-backup restore`'s options.
+ *
+ * @module
+ */
+
+import type { ConnectOptions } from "../connection/driver.ts";
+import type { ProgressOptions } from "../progress/progress.ts";
+
+/** Options of {@link import("./run.ts").restore}. */
+export interface RestoreOptions {
+  /** Server address and credentials (password already read from its source). */
+  connect: ConnectOptions;
+  /** Archive path, or `-` for stdin. */
+  archive: string;
+  /** `-i` selections, `DB` or `DB.TABLE`; empty means everything in the archive. */
+  imports?: string[];
+  /** Concurrent insert connections (`--clients`, default 8). */
+  clients?: number;
+  /** Directory for entries that must wait for their `.info` (`--temp-dir`). */
+  tempDir?: string;
+  /** `durability: "hard"` instead of soft (`--hard-durability`). */
+  hardDurability?: boolean;
+  /** Insert into existing tables, replacing documents with the same primary key (`--force`). */
+  force?: boolean;
+  /** Skip secondary indexes (`--no-secondary-indexes`). */
+  noSecondaryIndexes?: boolean;
+  /** Shards of created tables (`--shards`). */
+  shards?: number;
+  /** Replicas of created tables (`--replicas`). */
+  replicas?: number;
+  /** Documents per insert query (`--batch-size`). */
+  batchSize?: number;
+  /** Progress and summary on stderr; `quiet` silences them. */
+  progress?: ProgressOptions;
+  /** Aborting stops the restore; the reason is what `restore` rejects with. */
+  signal?: AbortSignal;
+}
+
+/** What a finished (or stopped) restore did. */
+export interface RestoreSummary {
+  /** Documents inserted (or replaced with `force`). */
+  documents: number;
+  /** Tables fully restored. */
+  tables: number;
+  /** Secondary indexes created. */
+  indexes: number;
+  /** Write hooks set. */
+  writeHooks: number;
+  /** Wall-clock seconds. */
+  seconds: number;
+  /** `db.table` names whose data, indexes or hook were not all restored. */
+  incompleteTables: string[];
+}

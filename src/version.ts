@@ -1,0 +1,27 @@
+/**
+ * Version information printed by `--version`.
+ *
+ * @module
+ */
+
+/** This tool's version. */
+export const VERSION = "0.1.0";
+
+/** The RethinkDB driver this build talks through. */
+export const DRIVER = "rethinkdb-ts 3.0.0";
+
+/**
+ * The `--version` text: the tool, the Deno runtime and the driver, one per line.
+ *
+ * @example
+ * ```ts
+ * console.log(versionText());
+ * ```
+ */
+export function versionText(): string {
+  return [
+    `rethinkdb-backup ${VERSION}`,
+    `deno ${Deno.version.deno} (v8 ${Deno.version.v8}, typescript ${Deno.version.typescript})`,
+    `driver ${DRIVER}`,
+  ].join("\n");
+}
