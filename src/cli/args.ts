@@ -1,0 +1,133 @@
+/**
+ * Shared command-line parsing: `node:util`'s `parseArgs` with errors turned into one-line
+ * usage errors, and the connection options both commands take.
+ *
+ * @module
+ */
+
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { parseAddress } from "../connection/address.ts";
+import type { ConnectOptions } from "../connection/driver.ts";
+import { readPassword } from "../connection/password.ts";
+import { UsageError } from "../errors.ts";
+
+/** Option definitions for `parseArgs`. */
+export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
+
+/** The connection options shared by `dump` and `restore`. */
+export const CONNECTION_OPTIONS = {
+  connect: { type: "string", short: "c" },
+  user: { type: "string", short: "u" },
+  password: { type: "boolean", short: "p" },
+  "password-file": { type: "string" },
+  "tls-cert": { type: "string" },
+  quiet: { type: "boolean", short: "q" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean" },
+} as const satisfies OptionSpec;
+
+/** Help text for {@link CONNECTION_OPTIONS}. */
+export const CONNECTION_HELP = `Connection options:
+  -c, --connect HOST:PORT   server to connect to (default localhost:28015; [IPV6]:PORT works)
+  -u, --user USER           user name (default admin)
+  -p, --password            prompt for the password (no echo)
+      --password-file FILE  read the password from the first line of FILE
+      --tls-cert FILE       connect with TLS, verifying the server against this CA certificate`;
+
+/** Parsed flags: strings, booleans, or lists of strings for repeatable options. */
+export type ParsedValues = Record<string, string | boolean | string[] | undefined>;
+
+/**
+ * Parses `args` strictly against `options`, reporting mistakes as {@link UsageError}s that name
+ * the command.
+ *
+ * @example
+ * ```ts
+ * const { values, positionals } = parseCommandLine("dump", ["-q"], CONNECTION_OPTIONS, false);
+ * ```
+ */
+export function parseCommandLine(
+  command: string,
+  args: string[],
+  options: OptionSpec,
+  allowPositionals: boolean,
+): { values: ParsedValues; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({
+      args,
+      options,
+      allowPositionals,
+      strict: true,
+    });
+    return { values: values as ParsedValues, positionals };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UsageError(
+      `${command}: ${describeParseError(message)}; see \`rethinkdb-backup ${command} --help\``,
+    );
+  }
+}
+
+function describeParseError(message: string): string {
+  const unknown = message.match(/Unknown option '([^']+)'/);
+  if (unknown) return `unknown option ${unknown[1]}`;
+  const missing = message.match(/Option '([^']+)' argument missing/);
+  if (missing) return `option ${missing[1].split(",").pop()?.trim()} needs a value`;
+  const positional = message.match(/Unexpected argument '([^']+)'/);
+  if (positional) return `unexpected argument \`${positional[1]}\``;
+  return message.split("\n")[0].replace(/\.$/, "");
+}
+
+/**
+ * Reads a positive integer option, or `fallback` when absent.
+ *
+ * @example
+ * ```ts
+ * positiveInteger({ clients: "4" }, "clients", 3); // 4
+ * ```
+ */
+export function positiveInteger(
+  values: ParsedValues,
+  name: string,
+  fallback: number | undefined,
+): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  const text = String(raw);
+  if (!/^\d+$/.test(text) || Number(text) < 1) {
+    throw new UsageError(`--${name} must be a positive integer, got \`${text}\``);
+  }
+  return Number(text);
+}
+
+/** A list option (`-e`, `-i`) as an array. */
+export function stringList(values: ParsedValues, name: string): string[] {
+  const raw = values[name];
+  if (raw === undefined) return [];
+  return Array.isArray(raw) ? raw : [String(raw)];
+}
+
+/**
+ * Builds the connection options, reading the password from its source (prompt or file).
+ *
+ * @example
+ * ```ts
+ * const connect = await connectOptions({ connect: "db1:28015", user: "backup" });
+ * ```
+ */
+export async function connectOptions(values: ParsedValues): Promise<ConnectOptions> {
+  const address = parseAddress(String(values.connect ?? ""));
+  const user = values.user === undefined ? "admin" : String(values.user);
+  if (user === "") throw new UsageError("--user must not be empty");
+  const password = await readPassword({
+    prompt: values.password === true,
+    file: values["password-file"] === undefined ? undefined : String(values["password-file"]),
+  });
+  const tls = values["tls-cert"];
+  return {
+    ...address,
+    user,
+    password,
+    tlsCaFile: tls === undefined ? undefined : String(tls),
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * `rethinkdb-backup dump`: command-line options → {@link DumpOptions} → {@link dump}.
+ *
+ * @module
+ */
+
+import { dump } from "../dump/run.ts";
+import type { DumpOptions, DumpSummary } from "../dump/options.ts";
+import { UsageError } from "../errors.ts";
+import { formatCount } from "../progress/progress.ts";
+import {
+  CONNECTION_HELP,
+  CONNECTION_OPTIONS,
+  connectOptions,
+  parseCommandLine,
+  positiveInteger,
+  stringList,
+} from "./args.ts";
+import type { CommandContext } from "./context.ts";
+
+/** `dump --help`. */
+export const DUMP_HELP = `Usage: rethinkdb-backup dump [options]
+
+Hot backup of a RethinkDB cluster into a tar.gz archive that the official
+\`rethinkdb restore\` (and \`rethinkdb-backup restore\`) can load.
+
+${CONNECTION_HELP}
+
+Dump options:
+  -f, --file FILE           archive to write (default rethinkdb_dump_<date>T<time>.tar.gz
+                            in the current directory); \`-\` streams it to stdout (implies -q)
+      --overwrite-file      replace FILE if it exists
+  -e, --export DB[.TABLE]   only this database or table; repeatable (default: every table
+                            of every database except the system database \`rethinkdb\`)
+      --clients N           tables exported at once (default 3)
+      --temp-dir DIR        where tables are spooled while read (default: beside FILE)
+      --read-outdated       read with read_mode "outdated" (faster, may be stale)
+  -q, --quiet               no progress or summary
+  -h, --help                this help
+      --version             print versions and exit`;
+
+const DUMP_OPTIONS = {
+  ...CONNECTION_OPTIONS,
+  file: { type: "string", short: "f" },
+  "overwrite-file": { type: "boolean" },
+  export: { type: "string", short: "e", multiple: true },
+  clients: { type: "string" },
+  "temp-dir": { type: "string" },
+  "read-outdated": { type: "boolean" },
+} as const;
+
+/**
+ * Parses `dump`'s arguments into {@link DumpOptions}; the password is read here.
+ *
+ * @example
+ * ```ts
+ * const options = await parseDumpArgs(["-c", "db1", "-e", "league", "-f", "-"]);
+ * ```
+ */
+export async function parseDumpArgs(args: string[]): Promise<DumpOptions | "help" | "version"> {
+  const { values } = parseCommandLine("dump", args, DUMP_OPTIONS, false);
+  if (values.help) return "help";
+  if (values.version) return "version";
+  const file = values.file === undefined ? undefined : String(values.file);
+  if (file === "") throw new UsageError("--file must not be empty");
+  return {
+    connect: await connectOptions(values),
+    file,
+    overwrite: values["overwrite-file"] === true,
+    exports: stringList(values, "export"),
+    clients: positiveInteger(values, "clients", 3),
+    tempDir: values["temp-dir"] === undefined ? undefined : String(values["temp-dir"]),
+    readOutdated: values["read-outdated"] === true,
+    progress: { quiet: values.quiet === true || file === "-" },
+  };
+}
+
+/** Runs `dump` for the CLI: parse, dump, print the summary. Returns the exit code. */
+export async function runDumpCommand(args: string[], context: CommandContext): Promise<number> {
+  const options = await parseDumpArgs(args);
+  if (options === "help") return context.print(DUMP_HELP);
+  if (options === "version") return context.printVersion();
+  const summary = await dump({ ...options, signal: context.signal });
+  if (!options.progress?.quiet) context.printError(describeDump(summary));
+  return 0;
+}
+
+/**
+ * The one-line summary of a finished dump.
+ *
+ * @example
+ * ```ts
+ * describeDump({ file: "x.tar.gz", documents: 10, tables: 1, indexes: 0, writeHooks: 0, seconds: 1.5, jsonBytes: 100 });
+ * ```
+ */
+export function describeDump(summary: DumpSummary): string {
+  return `Dumped ${formatCount(summary.documents)} documents from ${summary.tables} ${
+    plural(summary.tables, "table")
+  }, ${summary.indexes} secondary ${plural(summary.indexes, "index", "indexes")} and ${summary.writeHooks} write ${
+    plural(summary.writeHooks, "hook")
+  } to ${summary.file} in ${summary.seconds.toFixed(1)}s`;
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return n === 1 ? one : many;
+}

@@ -1,0 +1,126 @@
+/**
+ * `rethinkdb-backup restore`: command-line options → {@link RestoreOptions} → {@link restore}.
+ *
+ * @module
+ */
+
+import { UsageError } from "../errors.ts";
+import { formatCount } from "../progress/progress.ts";
+import type { RestoreOptions, RestoreSummary } from "../restore/options.ts";
+import { restore } from "../restore/run.ts";
+import {
+  CONNECTION_HELP,
+  CONNECTION_OPTIONS,
+  connectOptions,
+  parseCommandLine,
+  positiveInteger,
+  stringList,
+} from "./args.ts";
+import type { CommandContext } from "./context.ts";
+
+/** `restore --help`. */
+export const RESTORE_HELP = `Usage: rethinkdb-backup restore ARCHIVE [options]
+
+Loads an archive written by \`rethinkdb dump\` or \`rethinkdb-backup dump\` into a
+RethinkDB cluster. ARCHIVE is a .tar.gz or .tar file, or \`-\` to read stdin.
+
+${CONNECTION_HELP}
+
+Restore options:
+  -i, --import DB[.TABLE]   only this database or table; repeatable (default: everything)
+      --clients N           concurrent insert connections (default 8)
+      --temp-dir DIR        where entries wait for their .info (default: system temp dir)
+      --hard-durability     write with durability "hard" (default soft)
+      --force               insert into existing tables, replacing documents with the
+                            same primary key (without it, existing tables stop the restore)
+      --no-secondary-indexes  do not create secondary indexes
+      --shards N            shards of created tables
+      --replicas N          replicas of created tables
+      --batch-size N        documents per insert query (default 1000; also capped in bytes)
+  -q, --quiet               no progress or summary
+  -h, --help                this help
+      --version             print versions and exit`;
+
+const RESTORE_OPTIONS = {
+  ...CONNECTION_OPTIONS,
+  import: { type: "string", short: "i", multiple: true },
+  clients: { type: "string" },
+  "temp-dir": { type: "string" },
+  "hard-durability": { type: "boolean" },
+  force: { type: "boolean" },
+  "no-secondary-indexes": { type: "boolean" },
+  shards: { type: "string" },
+  replicas: { type: "string" },
+  "batch-size": { type: "string" },
+} as const;
+
+/**
+ * Parses `restore`'s arguments into {@link RestoreOptions}; the password is read here.
+ *
+ * @example
+ * ```ts
+ * const options = await parseRestoreArgs(["backup.tar.gz", "-i", "league", "--force"]);
+ * ```
+ */
+export async function parseRestoreArgs(
+  args: string[],
+): Promise<RestoreOptions | "help" | "version"> {
+  const { values, positionals } = parseCommandLine("restore", args, RESTORE_OPTIONS, true);
+  if (values.help) return "help";
+  if (values.version) return "version";
+  if (positionals.length === 0) {
+    throw new UsageError(
+      "restore: missing ARCHIVE (a .tar.gz file, or - for stdin); see `rethinkdb-backup restore --help`",
+    );
+  }
+  if (positionals.length > 1) {
+    throw new UsageError(
+      `restore: one ARCHIVE expected, got ${positionals.length}: ${positionals.join(" ")}`,
+    );
+  }
+  return {
+    connect: await connectOptions(values),
+    archive: positionals[0],
+    imports: stringList(values, "import"),
+    clients: positiveInteger(values, "clients", 8),
+    tempDir: values["temp-dir"] === undefined ? undefined : String(values["temp-dir"]),
+    hardDurability: values["hard-durability"] === true,
+    force: values.force === true,
+    noSecondaryIndexes: values["no-secondary-indexes"] === true,
+    shards: positiveInteger(values, "shards", undefined),
+    replicas: positiveInteger(values, "replicas", undefined),
+    batchSize: positiveInteger(values, "batch-size", undefined),
+    progress: { quiet: values.quiet === true },
+  };
+}
+
+/** Runs `restore` for the CLI: parse, restore, print the summary. Returns the exit code. */
+export async function runRestoreCommand(
+  args: string[],
+  context: CommandContext,
+): Promise<number> {
+  const options = await parseRestoreArgs(args);
+  if (options === "help") return context.print(RESTORE_HELP);
+  if (options === "version") return context.printVersion();
+  const summary = await restore({ ...options, signal: context.signal });
+  if (!options.progress?.quiet) context.printError(describeRestore(summary));
+  return 0;
+}
+
+/**
+ * The one-line summary of a finished restore.
+ *
+ * @example
+ * ```ts
+ * describeRestore({ documents: 10, tables: 1, indexes: 0, writeHooks: 0, seconds: 1.5, incompleteTables: [] });
+ * ```
+ */
+export function describeRestore(summary: RestoreSummary): string {
+  const text = `Restored ${formatCount(summary.documents)} documents into ${summary.tables} ${
+    summary.tables === 1 ? "table" : "tables"
+  }, ${summary.indexes} secondary ${summary.indexes === 1 ? "index" : "indexes"} and ${summary.writeHooks} write ${
+    summary.writeHooks === 1 ? "hook" : "hooks"
+  } in ${summary.seconds.toFixed(1)}s`;
+  if (summary.incompleteTables.length === 0) return text;
+  return `${text}; incomplete: ${summary.incompleteTables.join(", ")}`;
+}
