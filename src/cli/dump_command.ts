@@ -96,9 +96,11 @@ export async function runDumpCommand(args: string[], context: CommandContext): P
 export function describeDump(summary: DumpSummary): string {
   return `Dumped ${formatCount(summary.documents)} documents from ${summary.tables} ${
     plural(summary.tables, "table")
-  }, ${summary.indexes} secondary ${plural(summary.indexes, "index", "indexes")} and ${summary.writeHooks} write ${
-    plural(summary.writeHooks, "hook")
-  } to ${summary.file} in ${summary.seconds.toFixed(1)}s`;
+  }, ${summary.indexes} secondary ${
+    plural(summary.indexes, "index", "indexes")
+  } and ${summary.writeHooks} write ${plural(summary.writeHooks, "hook")} to ${summary.file} in ${
+    summary.seconds.toFixed(1)
+  }s`;
 }
 
 function plural(n: number, one: string, many = `${one}s`): string {

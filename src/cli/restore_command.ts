@@ -118,9 +118,11 @@ export async function runRestoreCommand(
 export function describeRestore(summary: RestoreSummary): string {
   const text = `Restored ${formatCount(summary.documents)} documents into ${summary.tables} ${
     summary.tables === 1 ? "table" : "tables"
-  }, ${summary.indexes} secondary ${summary.indexes === 1 ? "index" : "indexes"} and ${summary.writeHooks} write ${
-    summary.writeHooks === 1 ? "hook" : "hooks"
-  } in ${summary.seconds.toFixed(1)}s`;
+  }, ${summary.indexes} secondary ${
+    summary.indexes === 1 ? "index" : "indexes"
+  } and ${summary.writeHooks} write ${summary.writeHooks === 1 ? "hook" : "hooks"} in ${
+    summary.seconds.toFixed(1)
+  }s`;
   if (summary.incompleteTables.length === 0) return text;
   return `${text}; incomplete: ${summary.incompleteTables.join(", ")}`;
 }

@@ -252,7 +252,9 @@ function describeConnectError(
   }
   if (options.tlsCaFile || /certificate|tls|ssl|handshake/i.test(text)) {
     return new BackupError(
-      `TLS connection to ${where} failed: ${firstLineOf(text)}; check --tls-cert and that the server has TLS enabled`,
+      `TLS connection to ${where} failed: ${
+        firstLineOf(text)
+      }; check --tls-cert and that the server has TLS enabled`,
     );
   }
   return new BackupError(`cannot connect to ${where}: ${firstLineOf(text)}`);
