@@ -111,15 +111,19 @@ export class Progress {
     let documents = 0;
     let bytes = 0;
     let estimate = 0;
+    let estimated = false;
     const active: string[] = [];
     for (const [name, state] of this.#tables) {
       documents += state.documents;
       bytes += state.bytes;
-      estimate += Math.max(state.estimate, state.documents);
+      // A finished table's count is exact; the server's estimate only stands in until then.
+      estimate += state.done ? state.documents : Math.max(state.estimate, state.documents);
+      estimated ||= state.estimate > 0;
       if (!state.done && state.documents > 0) {
         active.push(`${name} ${formatCount(state.documents)}${percent(state)}`);
       }
     }
+    if (!estimated) estimate = 0;
     const seconds = (performance.now() - this.#started) / 1000;
     const rate = seconds > 0 ? documents / seconds : 0;
     const done = [...this.#tables.values()].filter((s) => s.done).length;
