@@ -22,7 +22,10 @@ export interface DumpOptions {
   exports?: string[];
   /** Tables exported at once (`--clients`, default 3). */
   clients?: number;
-  /** Directory for spool files (`--temp-dir`); default the output file's directory. */
+  /**
+   * Directory for spool files (`--temp-dir`); default the output file's directory (the system
+   * temp directory with `file: "-"`).
+   */
   tempDir?: string;
   /** Read with `read_mode: "outdated"` (`--read-outdated`). */
   readOutdated?: boolean;
@@ -38,6 +41,13 @@ export interface DumpOptions {
   batchTimeoutMs?: number;
   /** Time used for the default file name and the archive's top directory (tests). */
   now?: Date;
+  /** Where `file: "-"` writes; default the process's stdout, left open afterwards (tests). */
+  stdout?: WritableStream<Uint8Array>;
+  /**
+   * Bytes of a table's JSON kept in memory before it is spooled to a file in `tempDir`
+   * (default 8 MiB; tests set 0 to force spool files).
+   */
+  spoolMemoryBytes?: number;
 }
 
 /** What a finished dump did. */

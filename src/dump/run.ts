@@ -1,0 +1,200 @@
+/**
+ * `dump`: options → plan → per-table workers → archive.
+ *
+ * Checks everything that can be checked before writing (output name, selected tables, temp
+ * directory), then exports `clients` tables at once, each over its own connection, into one
+ * streaming archive. On any failure or abort, the archive's temporary file and every spool file
+ * are removed and nothing appears under the final name.
+ *
+ * @module
+ */
+
+import { dirname } from "node:path";
+import { archiveBaseName, defaultArchiveFileName } from "../archive/layout.ts";
+import { ArchiveWriter } from "../archive/tar_writer.ts";
+import { connect, type Connection } from "../connection/driver.ts";
+import { firstLine } from "../errors.ts";
+import { Progress } from "../progress/progress.ts";
+import { describeFsError } from "./fs_errors.ts";
+import { Link } from "./link.ts";
+import type { DumpOptions, DumpSummary } from "./options.ts";
+import { checkTarget, openFileOutput, type Output, stdoutOutput } from "./output.ts";
+import { planTables } from "./plan.ts";
+import { runPool } from "./pool.ts";
+import { exportTable, type TableResult } from "./table.ts";
+
+/** Defaults of the tuning options. */
+export const DUMP_DEFAULTS = {
+  clients: 3,
+  retries: 5,
+  retryDelayMs: 500,
+  batchTimeoutMs: 120_000,
+} as const;
+
+/**
+ * Dumps the selected tables into a `.tar.gz` archive in the official format.
+ *
+ * Rejects with a one-line {@link import("../errors.ts").BackupError} on failure, or with
+ * `options.signal`'s reason when aborted; in both cases nothing is left on disk.
+ *
+ * @example
+ * ```ts
+ * const summary = await dump({
+ *   connect: { host: "localhost", port: 28015 },
+ *   file: "backup.tar.gz",
+ *   exports: ["league"],
+ * });
+ * console.log(`${summary.documents} documents in ${summary.seconds}s`);
+ * ```
+ */
+export async function dump(options: DumpOptions): Promise<DumpSummary> {
+  const started = performance.now();
+  const now = options.now ?? new Date();
+  options.signal?.throwIfAborted();
+  const toStdout = options.file === "-";
+  const target = toStdout
+    ? "-"
+    : await checkTarget(options.file ?? defaultArchiveFileName(now), options.overwrite ?? false);
+
+  // One controller stops everything: the caller's signal, or the first failing table.
+  const controller = new AbortController();
+  const { signal } = controller;
+  const forward = () => controller.abort(options.signal!.reason);
+  options.signal?.addEventListener("abort", forward, { once: true });
+
+  const progress = new Progress("dump", toStdout ? { quiet: true } : options.progress);
+  const links: Link[] = [];
+  let first: Connection | undefined;
+  let spoolDir: string | undefined;
+  let output: Output | undefined;
+  let archive: ArchiveWriter | undefined;
+  const abortArchive = () => void archive?.abort(signal.reason);
+  signal.addEventListener("abort", abortArchive, { once: true });
+  try {
+    first = await abortable(connect(options.connect), signal, (conn) => conn.close());
+    const tables = await abortable(planTables(first, options.exports), signal);
+    spoolDir = await makeSpoolDir(options.tempDir ?? (toStdout ? undefined : dirname(target)));
+    signal.throwIfAborted();
+    output = toStdout
+      ? stdoutOutput(options.stdout)
+      : await openFileOutput(target, !!options.overwrite);
+    archive = ArchiveWriter.create(output.sink, { mtime: now });
+    const job = {
+      top: archiveBaseName(now),
+      archive,
+      progress,
+      spoolDir,
+      spoolMemoryBytes: options.spoolMemoryBytes,
+      readOutdated: options.readOutdated ?? false,
+      batchTimeoutMs: options.batchTimeoutMs ?? DUMP_DEFAULTS.batchTimeoutMs,
+      signal,
+    };
+    const clients = Math.max(1, options.clients ?? DUMP_DEFAULTS.clients);
+    const linkFor = (worker: number): Link => {
+      links[worker] ??= new Link({
+        connect,
+        address: options.connect,
+        retries: options.retries ?? DUMP_DEFAULTS.retries,
+        retryDelayMs: options.retryDelayMs ?? DUMP_DEFAULTS.retryDelayMs,
+        signal,
+        onRetry: (attempt, delay, error, task) =>
+          progress.warn(
+            `${task}: ${firstLine(error)}; reconnecting in ${
+              (delay / 1000).toFixed(1)
+            }s (attempt ${attempt} of ${options.retries ?? DUMP_DEFAULTS.retries})`,
+          ),
+        // The planning connection is reused by the first worker: one login fewer.
+      }, worker === 0 ? first : undefined);
+      return links[worker];
+    };
+    const results = await runPool(
+      tables,
+      clients,
+      controller,
+      (table, worker) => exportTable(job, linkFor(worker), table),
+    );
+    await closeAll(links);
+    await archive.finish();
+    signal.throwIfAborted();
+    await output.commit();
+    return summarize(output.name, results, started);
+  } catch (error) {
+    const reason = options.signal?.aborted ? options.signal.reason : error;
+    if (!signal.aborted) controller.abort(reason);
+    await archive?.abort(reason);
+    await output?.discard();
+    throw reason;
+  } finally {
+    signal.removeEventListener("abort", abortArchive);
+    options.signal?.removeEventListener("abort", forward);
+    progress.stop();
+    await closeAll(links);
+    if (links.length === 0) await first?.close();
+    if (spoolDir) await Deno.remove(spoolDir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Creates the directory that holds this dump's spool files, or explains why it cannot. */
+async function makeSpoolDir(parent: string | undefined): Promise<string> {
+  try {
+    return await Deno.makeTempDir({ dir: parent, prefix: ".rethinkdb-dump-spool-" });
+  } catch (error) {
+    const where = parent ?? "the system temp directory";
+    throw describeFsError(error, "create spool files in", where, "temp");
+  }
+}
+
+/**
+ * Waits for `promise` unless `signal` aborts first; a value that arrives after the abort is
+ * handed to `discard` (e.g. a connection to close).
+ */
+function abortable<T>(
+  promise: Promise<T>,
+  signal: AbortSignal,
+  discard?: (value: T) => unknown,
+): Promise<T> {
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        if (signal.aborted) {
+          discard?.(value);
+          reject(signal.reason);
+        } else resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+async function closeAll(links: Link[]): Promise<void> {
+  await Promise.all(links.filter(Boolean).map((link) => link.dispose()));
+}
+
+function summarize(file: string, results: TableResult[], started: number): DumpSummary {
+  let documents = 0;
+  let jsonBytes = 0;
+  let indexes = 0;
+  let writeHooks = 0;
+  for (const result of results) {
+    documents += result.documents;
+    jsonBytes += result.jsonBytes;
+    indexes += result.indexes;
+    if (result.writeHook) writeHooks++;
+  }
+  return {
+    file,
+    documents,
+    tables: results.length,
+    indexes,
+    writeHooks,
+    seconds: (performance.now() - started) / 1000,
+    jsonBytes,
+  };
+}

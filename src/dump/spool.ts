@@ -1,0 +1,181 @@
+/**
+ * Where a table's `.json` bytes wait while the table is read. A tar entry needs its size before
+ * its bytes, so a table cannot go straight into the archive; it is collected here first: in
+ * memory while small, in a file under the temp directory once it grows past a limit. The file
+ * is deleted as soon as the entry is in the archive.
+ *
+ * @module
+ */
+
+import { describeFsError } from "./fs_errors.ts";
+
+/** Bytes a spool keeps in memory before moving to a file (per table in flight). */
+export const DEFAULT_MEMORY_LIMIT = 8 * 1024 * 1024;
+
+/** Writes to the spool file are gathered into blocks of about this size (fewer syscalls). */
+const WRITE_BLOCK = 1024 * 1024;
+
+/** Reads of the spool file use blocks of this size. */
+const READ_BLOCK = 1024 * 1024;
+
+/**
+ * A table's bytes, in memory or in a temp file.
+ *
+ * @example
+ * ```ts
+ * const spool = new Spool(`${dir}/league.users.spool`);
+ * await spool.write(new TextEncoder().encode("[\n]\n"));
+ * await spool.finish();
+ * for await (const chunk of spool.chunks()) sink.write(chunk);
+ * await spool.remove();
+ * ```
+ */
+export class Spool {
+  readonly #path: string;
+  readonly #memoryLimit: number;
+  /** Chunks not yet in the file (all of them while in memory). */
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  #file: Deno.FsFile | undefined;
+  #size = 0;
+  #spilled = false;
+  #removed = false;
+
+  /** `path` is where the file goes if the bytes outgrow `memoryLimit`. */
+  constructor(path: string, memoryLimit = DEFAULT_MEMORY_LIMIT) {
+    this.#path = path;
+    this.#memoryLimit = memoryLimit;
+  }
+
+  /** Bytes written so far. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Whether the bytes went to a file (false: all in memory). */
+  get onDisk(): boolean {
+    return this.#spilled;
+  }
+
+  /** The spool file's path (it exists only once {@link onDisk}). */
+  get path(): string {
+    return this.#path;
+  }
+
+  /** Appends bytes. The spool keeps `chunk`; the caller must not change it afterwards. */
+  async write(chunk: Uint8Array): Promise<void> {
+    if (chunk.byteLength === 0) return;
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.byteLength;
+    this.#size += chunk.byteLength;
+    if (this.#file) {
+      if (this.#pendingBytes >= WRITE_BLOCK) await this.#flush();
+    } else if (this.#size > this.#memoryLimit) {
+      this.#file = await this.#open();
+      this.#spilled = true;
+      await this.#flush();
+    }
+  }
+
+  /** Writes out what is still buffered; call once the table is read. */
+  async finish(): Promise<void> {
+    if (!this.#file) return;
+    await this.#flush();
+    this.#file.close();
+    this.#file = undefined;
+  }
+
+  /** The bytes, in order, in chunks of up to 1 MiB. */
+  async *chunks(): AsyncGenerator<Uint8Array> {
+    if (!this.#spilled) {
+      yield* this.#pending;
+      return;
+    }
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(this.#path, { read: true });
+    } catch (error) {
+      throw describeFsError(error, "read the spool file", this.#path, "temp");
+    }
+    try {
+      let left = this.#size;
+      while (left > 0) {
+        // A fresh buffer per block: the consumer may keep it queued (gzip, tar) after we yield.
+        const block = new Uint8Array(Math.min(READ_BLOCK, left));
+        let filled = 0;
+        while (filled < block.byteLength) {
+          const n = await file.read(block.subarray(filled));
+          if (n === null) {
+            throw describeFsError(
+              new Error("the file is shorter than what was written"),
+              "read the spool file",
+              this.#path,
+              "temp",
+            );
+          }
+          filled += n;
+        }
+        left -= filled;
+        yield block;
+      }
+    } finally {
+      file.close();
+    }
+  }
+
+  /** Frees the memory and deletes the file; safe to call twice. */
+  async remove(): Promise<void> {
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    if (this.#file) {
+      try {
+        this.#file.close();
+      } catch {
+        // Already closed after a failed write.
+      }
+      this.#file = undefined;
+    }
+    if (this.#removed || !this.#spilled) return;
+    this.#removed = true;
+    try {
+      await Deno.remove(this.#path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+
+  async #open(): Promise<Deno.FsFile> {
+    try {
+      return await Deno.open(this.#path, { write: true, createNew: true });
+    } catch (error) {
+      throw describeFsError(error, "create the spool file", this.#path, "temp");
+    }
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#pendingBytes === 0) return;
+    const block = this.#pending.length === 1
+      ? this.#pending[0]
+      : concat(this.#pending, this.#pendingBytes);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    try {
+      let written = 0;
+      while (written < block.byteLength) {
+        written += await this.#file!.write(block.subarray(written));
+      }
+    } catch (error) {
+      throw describeFsError(error, "write the spool file", this.#path, "temp");
+    }
+  }
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
