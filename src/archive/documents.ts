@@ -184,9 +184,13 @@ const LITERALS: Record<number, Uint8Array> = {
   0x6e: textEncoder.encode("null"),
 };
 
+function hex(c: number): string {
+  return c.toString(16).padStart(2, "0");
+}
+
 function describe(c: number): string {
   if (c > 0x20 && c < 0x7f) return `'${String.fromCharCode(c)}'`;
-  return `byte 0x${c.toString(16).padStart(2, "0")}`;
+  return `byte 0x${hex(c)}`;
 }
 
 /**
@@ -432,13 +436,13 @@ export class DocumentScanner {
               else if (c === 0xf0) (pending = 3), (low = 0x90);
               else if (c >= 0xf1 && c <= 0xf3) pending = 3;
               else if (c === 0xf4) (pending = 3), (high = 0x8f);
-              else this.#error(base + i, `invalid UTF-8 ${describe(c)}`);
+              else this.#error(base + i, `invalid UTF-8 byte 0x${hex(c)}`);
             }
             i++;
             break;
           }
           case S_UTF8:
-            if (c < low || c > high) this.#error(base + i, `invalid UTF-8 ${describe(c)}`);
+            if (c < low || c > high) this.#error(base + i, `invalid UTF-8 byte 0x${hex(c)}`);
             low = 0x80;
             high = 0xbf;
             if (--pending === 0) state = S_STRING;
@@ -654,10 +658,10 @@ export class DocumentScanner {
         return this.#error(offset, `unexpected ${describe(c)}, expected '[' or '{'`);
       case T_BOM1:
         if (c === 0xbb) return T_BOM2;
-        return this.#error(offset, `invalid UTF-8 ${describe(c)}`);
+        return this.#error(offset, `invalid UTF-8 byte 0x${hex(c)}`);
       case T_BOM2:
         if (c === 0xbf) return T_START;
-        return this.#error(offset, `invalid UTF-8 ${describe(c)}`);
+        return this.#error(offset, `invalid UTF-8 byte 0x${hex(c)}`);
       case T_ARR_FIRST:
         if (c === 0x5d) return T_DONE;
         return this.#notObject(offset, c, "a document (JSON object) or ']'");

@@ -7,7 +7,6 @@
 
 import { createTarDecoder } from "npm:modern-tar@0.8.6";
 import zlib from "node:zlib";
-import { Duplex } from "node:stream";
 import { BackupError, firstLine } from "../errors.ts";
 import { ArchiveError } from "./errors.ts";
 
@@ -94,6 +93,67 @@ async function peek(
     },
   }, { highWaterMark: 0 });
   return { head, rest };
+}
+
+/**
+ * A gunzip transform over node:zlib, which, unlike `DecompressionStream`, tells a truncated
+ * stream ("unexpected end of file") from a damaged one, reads multi-member gzip files like
+ * Python's `gzip`, and is about twice as fast.
+ */
+function createGunzip(): ReadableWritablePair<Uint8Array, Uint8Array> {
+  const gunzip = zlib.createGunzip({ chunkSize: 64 * 1024 });
+  let done = false;
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  const readable = new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c;
+      gunzip.on("data", (chunk: Uint8Array) => {
+        if (done) return;
+        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        if ((controller.desiredSize ?? 1) <= 0) gunzip.pause();
+      });
+      gunzip.on("end", () => {
+        if (done) return;
+        done = true;
+        controller.close();
+      });
+      gunzip.on("error", (error: unknown) => {
+        if (done) return;
+        done = true;
+        controller.error(error);
+      });
+    },
+    pull() {
+      gunzip.resume();
+    },
+    cancel(reason) {
+      done = true;
+      gunzip.destroy();
+      writableController.error(reason);
+    },
+  }, { highWaterMark: 4 });
+  let writableController!: WritableStreamDefaultController;
+  const writable = new WritableStream<Uint8Array>({
+    start(c) {
+      writableController = c;
+    },
+    write(chunk) {
+      return new Promise((resolve, reject) => {
+        gunzip.write(chunk, (error?: Error | null) => (error ? reject(error) : resolve()));
+      });
+    },
+    close() {
+      return new Promise((resolve) => gunzip.end(resolve));
+    },
+    abort(reason) {
+      if (!done) {
+        done = true;
+        controller.error(reason);
+      }
+      gunzip.destroy();
+    },
+  });
+  return { readable, writable };
 }
 
 /** True when `block` is a tar header whose checksum matches, or a block of zeros. */
@@ -191,37 +251,52 @@ export async function* readArchive(
     sourceFailure = { error };
     return error;
   };
+  // Stops the pipes when the consumer stops early or on error; awaited so that the source is
+  // released (cancelled) before readArchive() returns.
+  const stop = new AbortController();
+  const pipes: Promise<unknown>[] = [];
+  const stopPipes = async () => {
+    stop.abort(new ArchiveError("archive reading stopped"));
+    await Promise.all(pipes);
+  };
   const first = await peek(source, 2, onSourceError).catch((error) => {
-    throw mapSourceError(error);
+    throw mapSourceError(error) ?? error;
   });
   let gzip = false;
   let tarBytes: ReadableStream<Uint8Array> = first.rest;
   if (first.head.length === 2 && first.head[0] === GZIP_MAGIC_0 && first.head[1] === GZIP_MAGIC_1) {
     gzip = true;
-    const gunzip = Duplex.toWeb(zlib.createGunzip()) as unknown as ReadableWritablePair<
-      Uint8Array,
-      Uint8Array
-    >;
-    tarBytes = first.rest.pipeThrough(gunzip);
+    const gunzip = createGunzip();
+    pipes.push(first.rest.pipeTo(gunzip.writable, { signal: stop.signal }).catch(() => {}));
+    tarBytes = gunzip.readable;
   }
   let decompressed = 0;
-  const second = await peek(
-    tarBytes,
-    BLOCK,
-    (error) => {
-      if (sourceFailure?.error === error || error instanceof BackupError || !gzip) return error;
-      return gzipError(error, decompressed);
-    },
-    (chunk) => void (decompressed += chunk.length),
-  ).catch((error) => {
-    throw mapSourceError(error);
-  });
+  let second: { head: Uint8Array; rest: ReadableStream<Uint8Array> };
+  try {
+    second = await peek(
+      tarBytes,
+      BLOCK,
+      (error) => {
+        if (sourceFailure?.error === error || error instanceof BackupError || !gzip) return error;
+        return gzipError(error, decompressed);
+      },
+      (chunk) => void (decompressed += chunk.length),
+    );
+  } catch (error) {
+    await tarBytes.cancel().catch(() => {});
+    await stopPipes();
+    throw mapSourceError(error) ?? error;
+  }
   if (!looksLikeTarHeader(second.head)) {
     await second.rest.cancel().catch(() => {});
-    const what = second.head.length === 0 && !gzip
+    await stopPipes();
+    const size = second.head.length;
+    const what = size === 0 && !gzip
       ? "the file is empty"
       : gzip
       ? "the gzip data does not hold a tar archive"
+      : size < BLOCK
+      ? `only ${size} bytes, less than a tar header`
       : "no tar header at the start";
     throw new ArchiveError(`not a tar or tar.gz archive: ${what}`);
   }
@@ -244,10 +319,10 @@ export async function* readArchive(
     const where = lastPath === undefined ? "at the start" : `after entry ${lastPath}`;
     if (/truncated/i.test(message)) {
       const detail = lastPath === undefined
-        ? "no end-of-archive marker"
+        ? "the tar data ends before the end of its first entry"
         : inBody
         ? `the tar data ends inside entry ${lastPath}`
-        : `the tar data ends after entry ${lastPath} without an end-of-archive marker`;
+        : `the tar data ends after entry ${lastPath}, before the end-of-archive marker`;
       return new ArchiveError(`archive is truncated: ${detail}`, { cause: error });
     }
     if (/invalid eof/i.test(message)) {
@@ -262,8 +337,9 @@ export async function* readArchive(
     );
   }
 
-  const entries = second.rest.pipeThrough(createTarDecoder({ strict: true }));
-  const reader = entries.getReader();
+  const decoder = createTarDecoder({ strict: true });
+  pipes.push(second.rest.pipeTo(decoder.writable, { signal: stop.signal }).catch(() => {}));
+  const reader = decoder.readable.getReader();
   try {
     while (true) {
       let next: ReadableStreamReadResult<
@@ -323,8 +399,8 @@ export async function* readArchive(
       }
     }
   } finally {
-    // Stops the pipeline (and releases the source) when the consumer stops early or on error.
     await reader.cancel().catch(() => {});
     reader.releaseLock();
+    await stopPipes();
   }
 }

@@ -189,7 +189,7 @@ export class ArchiveWriter {
             if (bytes.length === 0) continue;
             written += bytes.length;
             if (written > size) {
-              bodyError = { error: sizeError(path, size, written - bytes.length, true) };
+              bodyError = { error: sizeError(path, size, size, true) };
               throw bodyError.error;
             }
             await writer.write(bytes);
