@@ -171,6 +171,9 @@ SPACE[0x20] =
   SPACE[0x0a] =
   SPACE[0x0d] =
     1;
+/** 1 for decimal digits. */
+const DIGIT = new Uint8Array(256);
+for (let c = 0x30; c <= 0x39; c++) DIGIT[c] = 1;
 /** 1 for hexadecimal digits. */
 const HEX = new Uint8Array(256);
 for (const c of "0123456789abcdefABCDEF") HEX[c.charCodeAt(0)] = 1;
@@ -525,9 +528,9 @@ export class DocumentScanner {
           case N_EXP: {
             if (state >= N_MINUS) {
               // In a number that may end here.
-              if (c >= 0x30 && c <= 0x39) {
+              if (DIGIT[c] === 1) {
                 if (state === N_ZERO) this.#error(base + i, "leading zero in a number");
-                i++;
+                while (++i < n && DIGIT[chunk[i]] === 1);
                 break;
               }
               if (c === 0x2e && state <= N_INT) state = N_DOT;
@@ -564,7 +567,17 @@ export class DocumentScanner {
             else if (c === 0x30) state = N_ZERO;
             else if (c === 0x2d) state = N_MINUS;
             else if (c === 0x74 || c === 0x66 || c === 0x6e) {
-              this.#literal = LITERALS[c];
+              const literal = LITERALS[c];
+              const length = literal.length;
+              if (
+                i + length <= n && chunk[i + 1] === literal[1] && chunk[i + 2] === literal[2] &&
+                chunk[i + 3] === literal[3] && (length === 4 || chunk[i + 4] === literal[4])
+              ) {
+                i += length;
+                state = V_AFTER;
+                break;
+              }
+              this.#literal = literal;
               this.#literalIndex = 1;
               state = L_LITERAL;
             } else if (c === 0x5d && state === V_ARR_FIRST) {
