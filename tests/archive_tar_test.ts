@@ -363,6 +363,28 @@ Deno.test("readArchive() rejects what is not a tar or tar.gz", async () => {
   );
 });
 
+Deno.test("readArchive() reports a failing source", async () => {
+  const gz = await Deno.readFile(new URL("full.tar.gz", OFFICIAL));
+  const tar = new Uint8Array(gunzipSync(gz));
+  for (const [bytes, cut] of [[gz, 1000], [gz, 100_000], [tar, 100], [tar, 1_000_000]] as const) {
+    let sent = false;
+    const source = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent) return controller.error(new Error("Input/output error (os error 5)\nmore"));
+        controller.enqueue(bytes.slice(0, cut));
+        sent = true;
+      },
+    });
+    const reading = (async () => {
+      for await (const entry of readArchive(source)) await new Response(entry.body).arrayBuffer();
+    })();
+    await assertArchiveError(
+      reading,
+      /^cannot read the archive: Input\/output error \(os error 5\)$/,
+    );
+  }
+});
+
 Deno.test("readArchive() reports a damaged archive", async () => {
   const gz = await Deno.readFile(new URL("full.tar.gz", OFFICIAL));
   const crc = gz.slice();

@@ -250,6 +250,7 @@ export class DocumentScanner {
   #out: DocumentBatch[] = [];
   #ended = false;
 
+  /** `entryPath` names the entry in errors; `options` as for {@link splitDocuments}. */
   constructor(entryPath: string, options: SplitDocumentsOptions = {}) {
     this.#path = entryPath;
     this.#maxDocumentBytes = options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;

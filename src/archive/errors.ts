@@ -18,6 +18,7 @@ import { BackupError } from "../errors.ts";
  * ```
  */
 export class ArchiveError extends BackupError {
+  /** `message` is one line: the entry (or the archive) and what is wrong with it. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, undefined, options);
     this.name = "ArchiveError";

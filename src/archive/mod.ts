@@ -19,6 +19,13 @@
  * @module
  */
 
+export type {
+  Document,
+  IndexStatus,
+  RawBinary,
+  TableInfo,
+  WriteHook,
+} from "../connection/driver.ts";
 export * from "./errors.ts";
 export * from "./layout.ts";
 export * from "./tar_writer.ts";
