@@ -1,0 +1,313 @@
+/**
+ * One client connection: handshake, then frames. Queries run concurrently: each START is handled
+ * on its own and answered as soon as it is done, so a slow (e.g. delayed) query never holds up
+ * the others on the same connection. Responses are written one frame at a time.
+ *
+ * @module
+ */
+
+import { Bound, type DatumObject, datumToJson } from "../reql/datum.ts";
+import { ReqlClientError, ReqlError } from "../reql/errors.ts";
+import { type Ctx, type Evaluator, toDatum, validateQuery } from "../reql/evaluator.ts";
+import { ErrorType, QueryType, ResponseType, TermType } from "../reql/proto.ts";
+import { toStream } from "../reql/sequences.ts";
+import { isStreamLike, RawDoc, SingleSelection, type Value } from "../reql/values.ts";
+import type { Store } from "../store/store.ts";
+import {
+  DEFAULT_INJECTED_ERROR_TYPE,
+  type Faults,
+  type InjectedError,
+  type QueryInfo,
+} from "../faults.ts";
+import { batchLimits, Cursor } from "./batching.ts";
+import { ByteReader, encodeFrame, readFrame } from "./framing.ts";
+import { handshake } from "./handshake.ts";
+
+/** A query as received, kept when the server records queries. */
+export interface QueryRecord {
+  readonly connectionId: number;
+  readonly token: number;
+  /** The whole query: `[type, term?, optargs?]`. */
+  readonly query: unknown[];
+}
+
+/** What connections share with their server. */
+export interface ServerContext {
+  readonly store: Store;
+  readonly evaluator: Evaluator;
+  readonly faults: Faults;
+  /** Receives every query when the server records them. */
+  readonly record?: (query: QueryRecord) => void;
+}
+
+interface OpenCursor {
+  cursor: Cursor;
+  delay: number;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** JSON of an error response. */
+export function errorResponse(e: ReqlError): string {
+  if (e.responseType === ResponseType.RUNTIME_ERROR) {
+    return JSON.stringify({ t: e.responseType, e: e.errorType, r: [e.message], b: e.frames });
+  }
+  return JSON.stringify({ t: e.responseType, r: [e.message], b: e.frames });
+}
+
+function injectedResponse(error: InjectedError): string {
+  const t = error.responseType ?? ResponseType.RUNTIME_ERROR;
+  if (t === ResponseType.RUNTIME_ERROR) {
+    return JSON.stringify({
+      t,
+      e: error.errorType ?? DEFAULT_INJECTED_ERROR_TYPE,
+      r: [error.message],
+      b: [],
+    });
+  }
+  return JSON.stringify({ t, r: [error.message], b: [] });
+}
+
+function dbName(optarg: unknown): string {
+  if (typeof optarg === "string") return optarg;
+  if (Array.isArray(optarg) && optarg[0] === TermType.DB && Array.isArray(optarg[1])) {
+    return String(optarg[1][0]);
+  }
+  return "test";
+}
+
+/** Serves one accepted connection. */
+export class Connection {
+  readonly #cursors = new Map<bigint, OpenCursor>();
+  readonly #inflight = new Set<Promise<void>>();
+  #writes: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(
+    readonly id: number,
+    private readonly conn: Deno.Conn,
+    private readonly server: ServerContext,
+  ) {}
+
+  /** True once closed (by the client, the server or a fault). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Runs the connection until it closes. */
+  async serve(): Promise<void> {
+    const reader = new ByteReader(this.conn);
+    try {
+      const user = await handshake(reader, (b) => this.#write(b), this.server.store.users);
+      if (user === null) return;
+      for (;;) {
+        const frame = await readFrame(reader);
+        if (frame === null || this.#closed) break;
+        const task = this.#dispatch(frame.token, frame.json);
+        this.#inflight.add(task);
+        task.finally(() => this.#inflight.delete(task));
+      }
+    } catch (e) {
+      if (!this.#closed && !isDisconnect(e)) console.error("test server connection error:", e);
+    } finally {
+      await this.#writes.catch(() => {});
+      this.close();
+    }
+  }
+
+  /** Closes the connection; open cursors are dropped. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#cursors.clear();
+    try {
+      this.conn.close();
+    } catch {
+      // Already closed by the peer.
+    }
+  }
+
+  async #dispatch(token: bigint, json: string): Promise<void> {
+    let query: unknown;
+    try {
+      query = JSON.parse(json);
+    } catch {
+      this.#respond(
+        token,
+        errorResponse(new ReqlClientError("Client is buggy (failed to deserialize query).")),
+      );
+      return;
+    }
+    if (!Array.isArray(query)) {
+      this.#respond(token, errorResponse(new ReqlClientError("Expected a query to be an array.")));
+      return;
+    }
+    this.server.record?.({ connectionId: this.id, token: Number(token), query });
+    switch (query[0]) {
+      case QueryType.START:
+        return await this.#start(token, query);
+      case QueryType.CONTINUE:
+        return await this.#continue(token);
+      case QueryType.STOP:
+        return this.#stop(token);
+      case QueryType.NOREPLY_WAIT:
+        // The set does not hold this query yet: it is added after this synchronous part.
+        await Promise.all([...this.#inflight].map((p) => p.catch(() => {})));
+        return this.#respond(token, `{"t":${ResponseType.WAIT_COMPLETE},"r":[]}`);
+      case QueryType.SERVER_INFO: {
+        const { id, name } = this.server.store.server;
+        return this.#respond(
+          token,
+          JSON.stringify({ t: ResponseType.SERVER_INFO, r: [{ id, name, proxy: false }] }),
+        );
+      }
+      default:
+        this.#respond(
+          token,
+          errorResponse(new ReqlClientError(`Unrecognized QueryType: ${query[0]}.`)),
+        );
+    }
+  }
+
+  async #start(token: bigint, query: unknown[]): Promise<void> {
+    const term = query[1];
+    const optargs = (query[2] ?? {}) as Record<string, unknown>;
+    const info: QueryInfo = {
+      termType: Array.isArray(term) ? term[0] as number : undefined,
+      term,
+      optargs,
+      connectionId: this.id,
+    };
+    const noreply = optargs.noreply === true;
+    const faults = this.server.faults;
+    const failure = faults.takeFailure(info);
+    const delay = faults.takeDelay(info);
+    if (delay > 0) await sleep(delay);
+    if (failure !== undefined) {
+      if (!noreply) this.#respond(token, injectedResponse(failure));
+      return;
+    }
+    let value: Value;
+    const ctx: Ctx = {
+      store: this.server.store,
+      defaultDb: dbName(optargs.db),
+      scope: new Map(),
+      implicit: [],
+      now: { $reql_type$: "TIME", epoch_time: Date.now() / 1000, timezone: "+00:00" },
+    };
+    try {
+      validateQuery(term, this.server.evaluator.registry);
+      value = this.server.evaluator.eval(term, ctx);
+      if (isStreamLike(value)) {
+        const cursor = new Cursor(
+          toStream(value, this.server.evaluator, ctx),
+          batchLimits(optargs),
+        );
+        if (noreply) return;
+        this.#sendBatch(token, { cursor, delay });
+        return;
+      }
+      if (noreply) return;
+      this.#respond(token, `{"t":${ResponseType.SUCCESS_ATOM},"r":[${atomJson(value)}]}`);
+    } catch (e) {
+      if (!noreply) this.#respond(token, errorResponse(asReqlError(e)));
+    }
+  }
+
+  async #continue(token: bigint): Promise<void> {
+    const open = this.#cursors.get(token);
+    if (open === undefined) {
+      this.#respond(
+        token,
+        errorResponse(new ReqlClientError(`Token ${token} not in stream cache.`)),
+      );
+      return;
+    }
+    if (open.delay > 0) await sleep(open.delay);
+    if (this.#closed) return;
+    try {
+      this.#sendBatch(token, open);
+    } catch (e) {
+      this.#cursors.delete(token);
+      this.#respond(token, errorResponse(asReqlError(e)));
+    }
+  }
+
+  #stop(token: bigint): void {
+    if (!this.#cursors.delete(token)) {
+      this.#respond(
+        token,
+        errorResponse(new ReqlClientError(`Token ${token} not in stream cache.`)),
+      );
+      return;
+    }
+    this.#respond(token, `{"t":${ResponseType.SUCCESS_SEQUENCE},"r":[],"n":[]}`);
+  }
+
+  #sendBatch(token: bigint, open: OpenCursor): void {
+    const { items, done } = open.cursor.nextBatch();
+    if (!this.server.faults.allowDocuments(items.length)) {
+      this.close();
+      return;
+    }
+    if (done) this.#cursors.delete(token);
+    else this.#cursors.set(token, open);
+    const t = done ? ResponseType.SUCCESS_SEQUENCE : ResponseType.SUCCESS_PARTIAL;
+    this.#respond(token, `{"t":${t},"r":[${items.join(",")}],"n":[]}`);
+  }
+
+  #respond(token: bigint, json: string): void {
+    if (this.#closed) return;
+    const frame = encodeFrame(token, json);
+    const { send, close } = this.server.faults.allowBytes(frame.length);
+    this.#writes = this.#writes
+      .then(() => this.#write(frame.subarray(0, send)))
+      .then(() => {
+        if (close) this.close();
+      })
+      .catch(() => this.close());
+  }
+
+  async #write(bytes: Uint8Array): Promise<void> {
+    let at = 0;
+    while (at < bytes.length && !this.#closed) at += await this.conn.write(bytes.subarray(at));
+  }
+}
+
+/** JSON of an atom result. */
+function atomJson(value: Value): string {
+  if (value instanceof SingleSelection && value.doc instanceof RawDoc) return value.doc.json;
+  if (value instanceof RawDoc) return value.json;
+  if (value instanceof Bound) {
+    throw new ReqlClientError(
+      `Cannot convert \`r.${value === Bound.MIN ? "minval" : "maxval"}\` to JSON.`,
+    );
+  }
+  const d = toDatum(value);
+  if (
+    d !== null && typeof d === "object" && !Array.isArray(d) &&
+    Object.getPrototypeOf(d) !== Object.prototype
+  ) {
+    throw new ReqlClientError("Query result must be of type DATUM, GROUPED_DATA, or STREAM.");
+  }
+  return datumToJson(d as DatumObject);
+}
+
+function asReqlError(e: unknown): ReqlError {
+  if (e instanceof ReqlError) return e;
+  console.error("test server internal error:", e);
+  const err = new ReqlError(
+    `Internal error in the test server: ${(e as Error)?.message ?? String(e)}`,
+    ResponseType.RUNTIME_ERROR,
+    ErrorType.INTERNAL,
+  );
+  return err;
+}
+
+function isDisconnect(e: unknown): boolean {
+  return e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.BrokenPipe ||
+    e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted ||
+    e instanceof Deno.errors.UnexpectedEof;
+}

@@ -1,0 +1,137 @@
+/**
+ * The listening test server: accepts TCP (or TLS) connections on 127.0.0.1 and serves each with
+ * a {@link Connection}.
+ *
+ * @module
+ */
+
+import { Evaluator } from "./reql/evaluator.ts";
+import { createRegistry } from "./reql/terms/mod.ts";
+import { Faults } from "./faults.ts";
+import { Connection, type QueryRecord } from "./protocol/connection.ts";
+import { Store } from "./store/store.ts";
+
+/** Options of {@link startTestServer}. */
+export interface TestServerOptions {
+  /** Address to listen on; default 127.0.0.1. */
+  hostname?: string;
+  /** Port; default 0 (a free port). */
+  port?: number;
+  /** Password of `admin`; default none. */
+  password?: string;
+  /** Serve TLS with this certificate and key (PEM files). */
+  tls?: { certFile: string; keyFile: string };
+  /** Server name shown by `server_status` and `config()`; default `rethinkdb_test_server`. */
+  serverName?: string;
+  /** Keep every received query in {@link TestServer.queries}; default false. */
+  recordQueries?: boolean;
+}
+
+/** A running test server. */
+export interface TestServer {
+  /** Host to connect to (127.0.0.1 unless `hostname` was given). */
+  readonly host: string;
+  /** The port it listens on. */
+  readonly port: number;
+  /** `host:port`. */
+  readonly address: string;
+  /** The data; tests may inspect or prepare it directly. */
+  readonly store: Store;
+  /** Fault injection switches. */
+  readonly faults: Faults;
+  /** Received queries, when started with `recordQueries`. */
+  readonly queries: QueryRecord[];
+  /** Number of currently open client connections. */
+  readonly openConnections: number;
+  /** Sets (or with null removes) a user's password, creating the user if needed. */
+  setPassword(user: string, password: string | null): void;
+  /** Closes every client connection (the server keeps listening). */
+  dropConnections(): void;
+  /** Stops listening and closes every connection. */
+  close(): Promise<void>;
+}
+
+/** Starts a test server; resolves once it listens. */
+export function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const hostname = options.hostname ?? "127.0.0.1";
+  const port = options.port ?? 0;
+  const listener: Deno.Listener = options.tls === undefined
+    ? Deno.listen({ hostname, port })
+    : Deno.listenTls({
+      hostname,
+      port,
+      cert: Deno.readTextFileSync(options.tls.certFile),
+      key: Deno.readTextFileSync(options.tls.keyFile),
+    });
+  const store = new Store({ serverName: options.serverName, adminPassword: options.password });
+  const faults = new Faults();
+  const queries: QueryRecord[] = [];
+  const context = {
+    store,
+    evaluator: new Evaluator(createRegistry()),
+    faults,
+    record: options.recordQueries ? (q: QueryRecord) => queries.push(q) : undefined,
+  };
+  const connections = new Set<Connection>();
+  const hanging = new Set<Deno.Conn>();
+  let nextId = 1;
+  let stopped = false;
+
+  const acceptLoop = (async () => {
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch {
+        break; // listener closed
+      }
+      const refusing = faults.refusing;
+      if (refusing === "close") {
+        conn.close();
+        continue;
+      }
+      if (refusing === "hang") {
+        hanging.add(conn);
+        continue;
+      }
+      const connection = new Connection(nextId++, conn, context);
+      connections.add(connection);
+      connection.serve().finally(() => connections.delete(connection));
+    }
+  })();
+
+  const addr = listener.addr as Deno.NetAddr;
+  const server: TestServer = {
+    host: hostname,
+    port: addr.port,
+    address: `${hostname}:${addr.port}`,
+    store,
+    faults,
+    queries,
+    get openConnections() {
+      return connections.size;
+    },
+    setPassword: (user, password) => store.users.setPassword(user, password),
+    dropConnections: () => {
+      for (const c of connections) c.close();
+      for (const c of hanging) closeQuietly(c);
+      hanging.clear();
+    },
+    close: async () => {
+      if (stopped) return;
+      stopped = true;
+      listener.close();
+      server.dropConnections();
+      await acceptLoop;
+    },
+  };
+  return Promise.resolve(server);
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // already closed
+  }
+}
