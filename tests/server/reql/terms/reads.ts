@@ -208,8 +208,9 @@ export function registerReads(reg: Registry): void {
     optargs: ["index", "left_bound", "right_bound"],
     run: (call, ev) => {
       const seq = ev.arg(call, 0);
-      const lower = ev.datumArg(call, 1) as unknown;
-      const upper = ev.datumArg(call, 2) as unknown;
+      // Bounds may be r.minval / r.maxval, which are not datums.
+      const lower = ev.arg(call, 1) as unknown;
+      const upper = ev.arg(call, 2) as unknown;
       const left = ev.optarg(call, "left_bound") ?? "closed";
       const right = ev.optarg(call, "right_bound") ?? "open";
       for (const [name, b] of [["left_bound", left], ["right_bound", right]] as const) {
