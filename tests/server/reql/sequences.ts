@@ -155,7 +155,7 @@ export function indexKeys(index: IndexDef, doc: Datum, ev: Evaluator, ctx: Ctx):
 export function limitStream(stream: Stream, n: number): Stream {
   let left = n;
   return {
-    typeName: stream.typeName,
+    typeName: stream.source ? "SELECTION<STREAM>" : "STREAM",
     source: stream.source,
     next: () => (left-- > 0 ? stream.next() : undefined),
   };
@@ -165,7 +165,7 @@ export function limitStream(stream: Stream, n: number): Stream {
 export function skipStream(stream: Stream, n: number): Stream {
   let skip = n;
   return {
-    typeName: stream.typeName,
+    typeName: stream.source ? "SELECTION<STREAM>" : "STREAM",
     source: stream.source,
     next: () => {
       while (skip > 0) {

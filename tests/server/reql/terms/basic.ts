@@ -21,7 +21,7 @@ import { type Ctx, type Evaluator, type Registry, toDatum } from "../evaluator.t
 import { prettyDatum } from "../pretty_datum.ts";
 import { dbInfo, tableInfo } from "../../store/describe.ts";
 import { DbValue, FuncValue, OrderSpec, TableValue, typeName, type Value } from "../values.ts";
-import { isSequence, toArray } from "../sequences.ts";
+import { filterStream, isSequence, itemDatum, mapStream, toArray, toStream } from "../sequences.ts";
 
 function num(v: Datum, what = "NUMBER"): number {
   if (typeof v !== "number") {
@@ -512,6 +512,14 @@ export function access(
   ctx: Ctx,
 ): Value {
   if (typeof key === "number") {
+    if (!Array.isArray(v) && isSequence(v) && Number.isInteger(key) && key >= 0) {
+      // Walk only as far as needed (a table may hold a million documents).
+      const stream = toStream(v, ev, ctx);
+      for (let i = 0, item = stream.next(); item !== undefined; i++, item = stream.next()) {
+        if (i === key) return item;
+      }
+      throw missingError(`Index out of bounds: ${key}`);
+    }
     const items = toArray(v, ev, ctx);
     const i = key < 0 ? items.length + key : key;
     if (!Number.isInteger(i) || i < 0 || i >= items.length) {
@@ -522,8 +530,13 @@ export function access(
   if (typeof key !== "string") throw logicError(`Expected type STRING but found ${typeName(key)}.`);
   if (!Array.isArray(v) && isSequence(v)) {
     // seq("field") maps over the sequence, skipping elements without the field.
-    return toArray(v, ev, ctx).filter((d) => isObject(d) && key in d).map((d) =>
-      (d as DatumObject)[key]
+    const stream = toStream(v, ev, ctx);
+    return mapStream(
+      filterStream(stream, (item) => {
+        const d = itemDatum(item);
+        return isObject(d) && key in d;
+      }),
+      (item) => (itemDatum(item) as DatumObject)[key],
     );
   }
   if (Array.isArray(v)) {
