@@ -350,3 +350,24 @@ Deno.test("seed: the official archive's data, indexes and hooks, as recorded", (
       "\u00fcn\u00ef",
     ]);
   }));
+
+Deno.test("reads: secondary indexes of the seeded data (computed from their blobs)", () =>
+  withTarget(async (target) => {
+    const prefix = usingRealServer ? `t${crypto.randomUUID().slice(0, 8)}_` : "";
+    const { tables } = await seedOfficialData(target, {
+      dbPrefix: prefix,
+      only: ["league.users"],
+    });
+    const docs = tables[0].docs as { uid: number; name: string; tags: string[] }[];
+    const conn = await target.connect();
+    const users = r.db(`${prefix}league`).table("users");
+    const byName = await users.orderBy({ index: "name_lower" }).limit(5).run(conn);
+    const expected = [...docs].sort((a, b) => {
+      const x = a.name.toLowerCase();
+      const y = b.name.toLowerCase();
+      return x < y ? -1 : x > y ? 1 : a.uid - b.uid;
+    }).slice(0, 5);
+    assert.deepEqual(byName.map((d: { uid: number }) => d.uid), expected.map((d) => d.uid));
+    const tagged = await users.getAll("t1", { index: "tags" }).count().run(conn);
+    assert.equal(tagged, docs.filter((d) => d.tags.includes("t1")).length);
+  }));

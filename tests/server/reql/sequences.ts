@@ -147,7 +147,10 @@ export function indexKeys(index: IndexDef, doc: Datum, ev: Evaluator, ctx: Ctx):
     return [];
   }
   if (value === null || isObject(value) && datumTypeName(value) === "OBJECT") return [];
-  if (index.func.multi && Array.isArray(value)) return value;
+  if (index.func.multi && Array.isArray(value)) {
+    // Equal values map to the same index entry, so a document appears once per distinct value.
+    return value.filter((v, i) => value.findIndex((w) => compareDatum(v, w) === 0) === i);
+  }
   return [value];
 }
 

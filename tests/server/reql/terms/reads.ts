@@ -189,10 +189,13 @@ export function registerReads(reg: Registry): void {
         const docs = keys.map((k) => getDoc(table, k, call.ctx).doc).filter((d) => d !== null);
         return new IterStream(docs as Item[], "SELECTION<STREAM>", table);
       }
-      const slice = TableSlice.all(table, name);
-      const all = toArray(slice, ev, call.ctx);
-      const user = table.user!;
-      const index = user.indexes.get(name)!;
+      const index = table.user?.indexes.get(name);
+      if (index === undefined) {
+        throw new ReqlRuntimeError(
+          `Index \`${name}\` was not found on table \`${table.dbName}.${table.name}\`.`,
+        );
+      }
+      const all = toArray(table, ev, call.ctx);
       return new IterStream(
         all.filter((d) =>
           indexKeys(index, d, ev, call.ctx).some((k) => keys.some((x) => datumEquals(k, x)))
