@@ -13,6 +13,18 @@
  * await server.close();
  * ```
  *
+ * Known differences from a real server (all deliberate or unobservable by the backup tool):
+ * - unordered table reads come back in primary-key order (the real order depends on hash
+ *   sharding); batch sizes are measured on JSON text, so batch boundaries differ slightly;
+ * - `doc_count_estimates` is the exact count;
+ * - documents are stored and returned exactly as given (object keys sorted, as RethinkDB does);
+ *   BINARY data is not re-encoded (the real server re-wraps base64 at 76 columns);
+ * - `query` texts of indexes and hooks are regenerated from the function like RethinkDB does, but
+ *   always on one line (the real printer may wrap very long functions);
+ * - every user is an administrator (no permissions); changefeeds, geo queries, `r.js`, `r.http`
+ *   and a few rarely used terms are not implemented: they fail with a RUNTIME_ERROR
+ *   (`e` = INTERNAL) naming the term, before any part of the query runs.
+ *
  * @module
  */
 
