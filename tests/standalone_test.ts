@@ -37,7 +37,14 @@ Deno.test("a copy of mod.ts + src/ alone runs with --no-config", async () => {
   try {
     await Deno.copyFile(new URL("mod.ts", root), `${dir}/mod.ts`);
     await copyTree(new URL("src/", root), `${dir}/src`);
-    const help = await run(["run", "--no-config", "--no-lock", ...PERMISSION_FLAGS, "mod.ts", "--help"], dir);
+    const help = await run([
+      "run",
+      "--no-config",
+      "--no-lock",
+      ...PERMISSION_FLAGS,
+      "mod.ts",
+      "--help",
+    ], dir);
     assert.equal(help.code, 0, help.stderr);
     assert.match(help.stdout, /^Usage: rethinkdb-backup <command>/);
     const dumpHelp = await run(
@@ -51,7 +58,10 @@ Deno.test("a copy of mod.ts + src/ alone runs with --no-config", async () => {
       dir,
     );
     assert.equal(version.code, 0, version.stderr);
-    assert.match(version.stdout, /^rethinkdb-backup \d+\.\d+\.\d+\ndeno \d+\.\d+\.\d+.*\ndriver rethinkdb-ts 3\.0\.0\n$/);
+    assert.match(
+      version.stdout,
+      /^rethinkdb-backup \d+\.\d+\.\d+\ndeno \d+\.\d+\.\d+.*\ndriver rethinkdb-ts 3\.0\.0\n$/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
