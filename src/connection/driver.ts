@@ -190,7 +190,10 @@ interface DriverConnection {
 export async function connect(options: ConnectOptions): Promise<Connection> {
   const where = formatAddress(options);
   const timeout = options.timeoutSeconds ?? 20;
-  const server: RConnectionOptions = { host: options.host, port: options.port };
+  const server: NonNullable<RConnectionOptions["server"]> = {
+    host: options.host,
+    port: options.port,
+  };
   if (options.tlsCaFile) {
     let ca: string;
     try {
@@ -200,11 +203,15 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
         `--tls-cert ${options.tlsCaFile}: cannot read the file; give the PEM file of the CA that signed the server's certificate`,
       );
     }
-    Object.assign(server, { tls: true, ca, servername: options.host });
+    Object.assign(server, { tls: true, ca });
+    // SNI takes host names only; an IP address there is rejected by the TLS stack.
+    if (!/^[\d.]+$/.test(options.host) && !options.host.includes(":")) {
+      Object.assign(server, { servername: options.host });
+    }
   }
   try {
     const conn = await r.connect({
-      ...server,
+      server,
       user: options.user ?? "admin",
       password: options.password ?? "",
       timeout,
