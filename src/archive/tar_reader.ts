@@ -378,10 +378,17 @@ export async function* readArchive(
             controller.close();
           } else controller.enqueue(result.value);
         },
-        async cancel(reason) {
-          finished = true;
-          inBody = false;
-          await innerReader.cancel(reason);
+        async cancel() {
+          // Drained rather than cancelled: cancelling a modern-tar entry body can stall the
+          // decoder for good when the next entry is large.
+          try {
+            while (!(await innerReader.read()).done) { /* discard */ }
+          } catch (error) {
+            throw mapError(error);
+          } finally {
+            finished = true;
+            inBody = false;
+          }
         },
       }, { highWaterMark: 0 });
       yield { path, type, size: type === "file" ? header.size : 0, body };
@@ -395,7 +402,11 @@ export async function* readArchive(
         } catch {
           // already closed
         }
-        await innerReader.cancel().catch(() => {});
+        try {
+          while (!(await innerReader.read()).done) { /* discard the unread body */ }
+        } catch (error) {
+          throw mapError(error);
+        }
       }
     }
   } finally {
