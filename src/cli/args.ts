@@ -72,7 +72,9 @@ function describeParseError(message: string): string {
   const unknown = message.match(/Unknown option '([^']+)'/);
   if (unknown) return `unknown option ${unknown[1]}`;
   const missing = message.match(/Option '([^']+)' argument missing/);
-  if (missing) return `option ${missing[1].split(",").pop()?.trim()} needs a value`;
+  if (missing) {
+    return `option ${missing[1].split(",").pop()?.replace("<value>", "").trim()} needs a value`;
+  }
   const positional = message.match(/Unexpected argument '([^']+)'/);
   if (positional) return `unexpected argument \`${positional[1]}\``;
   return message.split("\n")[0].replace(/\.$/, "");
