@@ -75,6 +75,12 @@ function describeParseError(message: string): string {
   if (missing) {
     return `option ${missing[1].split(",").pop()?.replace("<value>", "").trim()} needs a value`;
   }
+  const ambiguous = message.match(/Option '([^']+)' argument is ambiguous/);
+  if (ambiguous) {
+    return `option ${ambiguous[1]} needs a value (to pass one starting with -, write ${
+      ambiguous[1]
+    }=VALUE)`;
+  }
   const positional = message.match(/Unexpected argument '([^']+)'/);
   if (positional) return `unexpected argument \`${positional[1]}\``;
   return message.split("\n")[0].replace(/\.$/, "");
