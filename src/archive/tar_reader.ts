@@ -257,7 +257,15 @@ export async function* readArchive(
   const pipes: Promise<unknown>[] = [];
   const stopPipes = async () => {
     stop.abort(new ArchiveError("archive reading stopped"));
-    await Promise.all(pipes);
+    // An abandoned pipe can wait forever on a write the tar decoder will never accept (it
+    // blocks until an entry body nobody reads is consumed); the caller closes the source, so
+    // give the pipes a moment, then move on.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(pipes),
+      new Promise((resolve) => (timer = setTimeout(resolve, 200))),
+    ]);
+    clearTimeout(timer);
   };
   const first = await peek(source, 2, onSourceError).catch((error) => {
     throw mapSourceError(error) ?? error;
@@ -410,7 +418,9 @@ export async function* readArchive(
       }
     }
   } finally {
-    await reader.cancel().catch(() => {});
+    // Not awaited: modern-tar's cancel can wait forever for an entry body nobody reads; the
+    // pipes feeding it are aborted right after, which releases everything.
+    reader.cancel().catch(() => {});
     reader.releaseLock();
     await stopPipes();
   }

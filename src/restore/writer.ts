@@ -123,7 +123,7 @@ export async function insertBatches(
         written += batch.count;
         options.onBatch?.(batch.count, batch.bytes);
       } catch (error) {
-        failure ??= error;
+        failure ??= inTable(error, db, table);
       } finally {
         pool.release(conn);
       }
@@ -135,6 +135,14 @@ export async function insertBatches(
   if (failure) throw failure;
   if (options.signal?.aborted) throw options.signal.reason;
   return written;
+}
+
+/** Names the table in an error that does not already. */
+function inTable(error: unknown, db: string, table: string): unknown {
+  if (!(error instanceof BackupError) || error.message.startsWith("restoring ")) return error;
+  return new BackupError(`restoring ${db}.${table}: ${error.message}`, error.exitCode, {
+    cause: error,
+  });
 }
 
 /**
