@@ -4,6 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { PERMISSION_FLAGS } from "../src/cli/permissions.ts";
+import { seedOfficialData } from "./support/seed.ts";
+import { testTarget } from "./support/target.ts";
 
 const root = new URL("../", import.meta.url);
 
@@ -99,6 +101,37 @@ Deno.test("runs from a URL: deno run http://…/mod.ts", async () => {
     ], await Deno.makeTempDir());
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^rethinkdb-backup \d+\.\d+\.\d+\n/);
+
+    // A real dump, run from the URL, against the test server.
+    const target = await testTarget();
+    const dir = await Deno.makeTempDir();
+    try {
+      const { dbs } = await seedOfficialData(target, {
+        only: ["other.weird-name_1"],
+        dbPrefix: `${target.uniqueDb("url")}_`,
+      });
+      if (target.password) await Deno.writeTextFile(`${dir}/pw`, target.password);
+      const dump = await run([
+        "run",
+        "--no-lock",
+        `--allow-import=${host}`,
+        ...PERMISSION_FLAGS,
+        `${http.url}/mod.ts`,
+        "dump",
+        "-c",
+        `${target.host}:${target.port}`,
+        ...(target.password ? ["--password-file", `${dir}/pw`] : []),
+        "-e",
+        dbs[0],
+        "-f",
+        `${dir}/url.tar.gz`,
+      ], dir);
+      assert.equal(dump.code, 0, dump.stderr);
+      assert.match(dump.stderr, /Dumped 4 documents from 1 table/);
+    } finally {
+      await target.cleanup();
+      await Deno.remove(dir, { recursive: true });
+    }
   } finally {
     await http.close();
   }
