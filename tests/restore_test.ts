@@ -8,7 +8,7 @@ import { ArchiveWriter } from "../src/archive/mod.ts";
 import { BackupError } from "../src/errors.ts";
 import { restore } from "../src/restore/run.ts";
 import type { RestoreOptions } from "../src/restore/options.ts";
-import { readOfficialArchive } from "./support/seed.ts";
+import { readOfficialArchive, seedOfficialData } from "./support/seed.ts";
 import { specDir } from "./support/shared.ts";
 import { faultsSkipReason, type TestTarget, testTarget } from "./support/target.ts";
 
@@ -324,4 +324,56 @@ Deno.test({
       await target.cleanup();
     }
   },
+});
+
+Deno.test("round trip: dump then restore gives back the same documents, keys, indexes and hooks", async () => {
+  const { dump } = await import("../src/dump/run.ts");
+  const target = await testTarget();
+  const dir = await Deno.makeTempDir();
+  try {
+    const prefix = `${target.uniqueDb("rt")}_`;
+    await seedOfficialData(target, { dbPrefix: prefix });
+    const conn = await target.connect();
+    const snapshot = async () => {
+      const out: Record<string, unknown> = {};
+      for (const db of [`${prefix}league`, `${prefix}other`]) {
+        for (const table of (await r.db(db).tableList().run(conn)).sort()) {
+          const info = await r.db(db).table(table).info().run(conn);
+          const docs = await r.db(db).table(table).run(conn, {
+            timeFormat: "raw",
+            binaryFormat: "raw",
+          });
+          const indexes = await r.db(db).table(table).indexStatus().run(conn, {
+            binaryFormat: "raw",
+          });
+          const hook = await r.db(db).table(table).getWriteHook().run(conn, {
+            binaryFormat: "raw",
+          });
+          out[`${db}.${table}`] = {
+            primaryKey: info.primary_key,
+            docs: sortByKey(docs, info.primary_key as string),
+            indexes: indexes.map((i) => ({ ...i, ready: true })),
+            hook,
+          };
+        }
+      }
+      return out;
+    };
+    const before = await snapshot();
+    const file = `${dir}/rt.tar.gz`;
+    await dump({
+      connect: { host: target.host, port: target.port, password: target.password },
+      file,
+      exports: [`${prefix}league`, `${prefix}other`],
+      progress: { quiet: true },
+    });
+    await r.dbDrop(`${prefix}league`).run(conn);
+    await r.dbDrop(`${prefix}other`).run(conn);
+    const summary = await restore(options(target, { archive: file }));
+    assert.equal(summary.tables, 6);
+    assert.deepEqual(await snapshot(), before);
+  } finally {
+    await target.cleanup();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
