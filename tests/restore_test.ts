@@ -377,3 +377,28 @@ Deno.test("round trip: dump then restore gives back the same documents, keys, in
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test({
+  name: "restore: an abort (Ctrl-C) stops cleanly and names the incomplete tables",
+  ignore: faultsSkipReason !== undefined,
+  fn: async () => {
+    const { InterruptedError } = await import("../src/errors.ts");
+    const target = await testTarget();
+    try {
+      target.server!.faults.delayResponses(100, 56);
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(new InterruptedError("SIGINT")), 400);
+      const error = await restore(
+        options(target, { signal: controller.signal, batchSize: 200, clients: 2 }),
+      ).catch((e) => e);
+      assert.ok(error instanceof InterruptedError, String(error));
+      const summary = (error as unknown as { restoreSummary: { incompleteTables: string[] } })
+        .restoreSummary;
+      assert.ok(summary.incompleteTables.length > 0);
+      assert.match((error as unknown as { summary: string }).summary, /incomplete tables: /);
+    } finally {
+      target.server?.faults.reset();
+      await target.cleanup();
+    }
+  },
+});
