@@ -98,7 +98,7 @@ async function seed(address: string, db: string, docs: number): Promise<void> {
   await conn.close();
 }
 
-async function run(docs: number): Promise<Record<string, string>> {
+async function run(docs: number, batchSizes: number[]): Promise<Record<string, string>> {
   const server = await startServer();
   const dir = await Deno.makeTempDir({ prefix: "rethinkdb-bench-" });
   try {
@@ -129,6 +129,19 @@ async function run(docs: number): Promise<Record<string, string>> {
     } finally {
       await fresh.stop();
     }
+    // Restore speed by --batch-size, each into a fresh server process.
+    const sweep: Record<string, string> = {};
+    for (const size of batchSizes) {
+      const server = await startServer();
+      try {
+        const usage = await measure(
+          deno([mod, "restore", archive, "-c", server.address, "-q", "--batch-size", String(size)]),
+        );
+        sweep[`restore docs/s @${size}`] = Math.round(docs / usage.wall).toLocaleString("en-US");
+      } finally {
+        await server.stop();
+      }
+    }
     const per100 = (cpu: number) => (cpu / jsonBytes) * 100e6;
     return {
       docs: docs.toLocaleString("en-US"),
@@ -143,6 +156,7 @@ async function run(docs: number): Promise<Record<string, string>> {
       "restore/gunzip": (restore.cpu / Math.max(gunzip.cpu, 0.01)).toFixed(1),
       "restore RSS MB": restore.maxRssMb.toFixed(0),
       "restore docs/s": Math.round(docs / restore.wall).toLocaleString("en-US"),
+      ...sweep,
     };
   } finally {
     await server.stop().catch(() => {});
@@ -153,13 +167,16 @@ async function run(docs: number): Promise<Record<string, string>> {
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { docs: { type: "string", multiple: true } },
+    options: {
+      docs: { type: "string", multiple: true },
+      "batch-size": { type: "string", multiple: true },
+    },
   });
   const sizes = (values.docs ?? ["100000", "1000000"]).map(Number);
   const rows = [];
   for (const docs of sizes) {
     console.error(`bench: ${docs} documents…`);
-    rows.push(await run(docs));
+    rows.push(await run(docs, (values["batch-size"] ?? []).map(Number)));
   }
   const columns = Object.keys(rows[0]);
   console.log(`| ${columns.join(" | ")} |`);
