@@ -13,6 +13,7 @@ import {
 import { BackupError } from "../src/errors.ts";
 import { startTestServer } from "./server/mod.ts";
 import { faultsSkipReason, testTarget } from "./support/target.ts";
+import { hasOpenssl, makeSelfSignedCert } from "./support/tls.ts";
 
 function oneLine(error: unknown, pattern: RegExp): boolean {
   assert.ok(error instanceof BackupError, String(error));
@@ -88,72 +89,45 @@ Deno.test("driver: unreachable host, refused port and timeout are one-line error
   }
 });
 
-Deno.test("driver: TLS verifies the server against --tls-cert; a wrong CA fails in one line", async () => {
-  let hasOpenssl = false;
-  try {
-    hasOpenssl =
-      (await new Deno.Command("openssl", { args: ["version"], stdout: "null" }).output()).success;
-  } catch { /* no openssl */ }
-  if (!hasOpenssl) {
-    console.warn("skipped: openssl not available to make a certificate");
-    return;
-  }
-  const dir = await Deno.makeTempDir();
-  const makeCert = async (name: string) => {
-    const out = await new Deno.Command("openssl", {
-      args: [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        `${dir}/${name}.key`,
-        "-out",
-        `${dir}/${name}.pem`,
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=DNS:localhost,IP:127.0.0.1",
-      ],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    assert.ok(out.success);
-  };
-  await makeCert("server");
-  await makeCert("other");
-  const server = await startTestServer({
-    tls: { certFile: `${dir}/server.pem`, keyFile: `${dir}/server.key` },
-  });
-  try {
-    const conn = await connect({
-      host: "localhost",
-      port: server.port,
-      tlsCaFile: `${dir}/server.pem`,
+Deno.test({
+  name:
+    "driver: TLS verifies the server against --tls-cert; a wrong CA fails in one line (needs openssl)",
+  ignore: !(await hasOpenssl()),
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const makeCert = (name: string) => makeSelfSignedCert(dir, name);
+    await makeCert("server");
+    await makeCert("other");
+    const server = await startTestServer({
+      tls: { certFile: `${dir}/server.pem`, keyFile: `${dir}/server.key` },
     });
-    assert.ok((await conn.listDatabases()).includes("rethinkdb"));
-    await conn.close();
-    await assert.rejects(
-      () =>
-        connect({
-          host: "localhost",
-          port: server.port,
-          tlsCaFile: `${dir}/other.pem`,
-          timeoutSeconds: 5,
-        }),
-      (e) => oneLine(e, /^TLS connection to localhost:\d+ failed: .*; check --tls-cert/),
-    );
-    await assert.rejects(
-      () => connect({ host: "localhost", port: server.port, tlsCaFile: `${dir}/missing.pem` }),
-      (e) => oneLine(e, /^--tls-cert .*missing\.pem: cannot read the file/),
-    );
-  } finally {
-    await server.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+    try {
+      const conn = await connect({
+        host: "localhost",
+        port: server.port,
+        tlsCaFile: `${dir}/server.pem`,
+      });
+      assert.ok((await conn.listDatabases()).includes("rethinkdb"));
+      await conn.close();
+      await assert.rejects(
+        () =>
+          connect({
+            host: "localhost",
+            port: server.port,
+            tlsCaFile: `${dir}/other.pem`,
+            timeoutSeconds: 5,
+          }),
+        (e) => oneLine(e, /^TLS connection to localhost:\d+ failed: .*; check --tls-cert/),
+      );
+      await assert.rejects(
+        () => connect({ host: "localhost", port: server.port, tlsCaFile: `${dir}/missing.pem` }),
+        (e) => oneLine(e, /^--tls-cert .*missing\.pem: cannot read the file/),
+      );
+    } finally {
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
 
 Deno.test("driver: tables, batches in primary-key order, resume after a key, writes via r.json", async () => {
