@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { r } from "npm:rethinkdb-ts@3.0.0";
 import { startTestServer } from "./server/mod.ts";
 import { RawClient } from "./support/raw_client.ts";
+import { hasOpenssl, makeSelfSignedCert } from "./support/tls.ts";
 
 Deno.test("handshake: no password, via rethinkdb-ts", async () => {
   const server = await startTestServer();
@@ -133,45 +134,13 @@ Deno.test("handshake: passwords change through rethinkdb.users and setPassword",
   }
 });
 
-const hasOpenssl = await (async () => {
-  try {
-    return (await new Deno.Command("openssl", { args: ["version"], stdout: "null" }).output())
-      .success;
-  } catch {
-    return false;
-  }
-})();
-
 Deno.test({
   name: "handshake: TLS with a self-signed certificate (needs openssl)",
-  ignore: !hasOpenssl,
+  ignore: !(await hasOpenssl()),
   fn: async () => {
     const dir = await Deno.makeTempDir();
     try {
-      const certFile = `${dir}/cert.pem`;
-      const keyFile = `${dir}/key.pem`;
-      const gen = await new Deno.Command("openssl", {
-        args: [
-          "req",
-          "-x509",
-          "-newkey",
-          "rsa:2048",
-          "-nodes",
-          "-keyout",
-          keyFile,
-          "-out",
-          certFile,
-          "-days",
-          "1",
-          "-subj",
-          "/CN=localhost",
-          "-addext",
-          "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        ],
-        stdout: "null",
-        stderr: "null",
-      }).output();
-      assert.ok(gen.success, "openssl generated a certificate");
+      const { certFile, keyFile } = await makeSelfSignedCert(dir, "cert");
       const server = await startTestServer({ tls: { certFile, keyFile }, password: "pw" });
       try {
         const conn = await r.connect({
