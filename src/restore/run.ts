@@ -70,6 +70,7 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
       : await scanArchive(await openArchive(options.archive));
     catalog?.warnings.forEach((w) => progress.warn(w));
     const control = await connect(options.connect);
+    // Holds the control connection so that `finally` closes it if planning fails.
     pool = new WriterPool([control]);
     const existingTables = new Set(
       (await control.listTables()).map((t) => `${t.db}.${t.table}`),
@@ -174,7 +175,7 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
         }
       } else {
         const meta = infos.get(name) ?? catalog?.infos.get(name);
-        if (meta && (infos.has(name) || catalog)) {
+        if (meta) {
           infos.set(name, meta);
           await restoreTable(name, meta, item.entry.body, item.entry.path);
         } else if (catalog) {
