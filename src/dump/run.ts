@@ -16,7 +16,7 @@ import { connect, type Connection } from "../connection/driver.ts";
 import { firstLine } from "../errors.ts";
 import { Progress } from "../progress/progress.ts";
 import { describeFsError } from "./fs_errors.ts";
-import { Link } from "./link.ts";
+import { Link } from "../connection/link.ts";
 import type { DumpOptions, DumpSummary } from "./options.ts";
 import { checkTarget, openFileOutput, type Output, stdoutOutput } from "./output.ts";
 import { planTables } from "./plan.ts";

@@ -12,7 +12,7 @@ import { encodeInfo } from "../archive/table_info.ts";
 import { entryPath } from "../archive/layout.ts";
 import type { ArchiveWriter } from "../archive/tar_writer.ts";
 import type { Progress } from "../progress/progress.ts";
-import type { Link } from "./link.ts";
+import type { Link } from "../connection/link.ts";
 import { Spool } from "./spool.ts";
 
 /** What every table export shares. */

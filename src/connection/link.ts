@@ -11,7 +11,7 @@ import {
   ConnectionLostError,
   type ConnectOptions,
   isConnectionLost,
-} from "../connection/driver.ts";
+} from "./driver.ts";
 import { BackupError, firstLine } from "../errors.ts";
 
 /** How a {@link Link} connects and retries. */
@@ -106,7 +106,7 @@ export class Link {
       throw new BackupError(
         `${task}: gave up after ${this.#options.retries} reconnect attempts: ${
           firstLine(error)
-        }; check the server and the network, then run the dump again`,
+        }; check the server and the network, then run the command again`,
         undefined,
         { cause: error },
       );

@@ -1,0 +1,32 @@
+/**
+ * A batch of documents exactly as the server sent them: the contract between the transport
+ * (which reads response frames) and the dump (which copies document bytes into the archive).
+ * Nothing in it is parsed except the resume point.
+ *
+ * @module
+ */
+
+/**
+ * The documents of one response frame, untouched.
+ *
+ * @example
+ * ```ts
+ * import type { RawBatch } from "./raw_batch.ts";
+ *
+ * function documentText(batch: RawBatch, i: number): string {
+ *   return new TextDecoder().decode(batch.frame.subarray(batch.starts[i], batch.ends[i]));
+ * }
+ * ```
+ */
+export interface RawBatch {
+  /** The response frame's body (UTF-8 JSON text) as received. Callers must not modify it. */
+  readonly frame: Uint8Array;
+  /** Document `i` is `frame.subarray(starts[i], ends[i])`, for `i < count`. */
+  readonly starts: Uint32Array;
+  /** See {@link starts}. */
+  readonly ends: Uint32Array;
+  /** Documents in the batch (may be 0). */
+  readonly count: number;
+  /** The primary-key value of the last document, parsed; `undefined` when `count` is 0. */
+  readonly lastKey: unknown;
+}
