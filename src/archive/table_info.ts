@@ -8,6 +8,39 @@
 
 import type { IndexStatus, RawBinary, TableInfo, WriteHook } from "../connection/driver.ts";
 import { ArchiveError } from "./errors.ts";
+import type { SavedTableConfig } from "./table_config.ts";
+
+export type { SavedTableConfig } from "./table_config.ts";
+export { savedConfigFromTableConfig } from "./table_config.ts";
+
+/**
+ * The top-level `.info` key holding {@link BackupRecord}. The official restore reads only
+ * `primary_key`, `indexes` and `write_hook`, so this key does not change what it restores.
+ */
+export const BACKUP_RECORD_KEY = "rethinkdb_backup";
+
+/**
+ * What `rethinkdb-backup dump` records about a table beyond the official `.info`, so that an
+ * archive can be checked offline against what was dumped.
+ */
+export interface BackupRecord {
+  /** The tool that wrote the archive, e.g. `"rethinkdb-backup"`. */
+  tool: string;
+  /** Its version (`src/version.ts`). */
+  version: string;
+  /** Documents in the table's `.json` entry. */
+  documents: number;
+  /** Size in bytes of the table's `.json` entry. */
+  json_bytes: number;
+  /** SHA-256 of the table's `.json` entry, lowercase hex. */
+  json_sha256: string;
+  /** When the table's read started (ISO 8601). */
+  read_started: string;
+  /** When the table's read ended (ISO 8601). */
+  read_ended: string;
+  /** The table's configuration at dump time, when it could be read. */
+  config?: SavedTableConfig;
+}
 
 /** What a restore needs from a `.info` entry. */
 export interface TableMetadata {
@@ -28,6 +61,8 @@ export interface TableMetadata {
   writeHook: WriteHook | null;
   /** The whole parsed entry. */
   raw: Record<string, unknown>;
+  /** What `rethinkdb-backup dump` recorded (absent in official archives). */
+  backup?: BackupRecord;
 }
 
 const encoder = new TextEncoder();
@@ -35,6 +70,7 @@ const encoder = new TextEncoder();
 /**
  * Encodes a table's `.info` entry: `info` with `indexes` replaced by the `indexes` status list
  * and `write_hook` set (always present, `null` for none), as one JSON line ending in `\n`.
+ * With `record`, the entry also holds it under {@link BACKUP_RECORD_KEY}, as its last key.
  *
  * @example
  * ```ts
@@ -52,8 +88,11 @@ export function encodeInfo(
   info: TableInfo,
   indexes: IndexStatus[],
   writeHook: WriteHook | null,
+  record?: BackupRecord,
 ): Uint8Array {
   const out: Record<string, unknown> = { ...info, indexes, write_hook: writeHook };
+  delete out[BACKUP_RECORD_KEY];
+  if (record !== undefined) out[BACKUP_RECORD_KEY] = record;
   return encoder.encode(`${JSON.stringify(out)}\n`);
 }
 
@@ -152,5 +191,75 @@ export function decodeInfo(bytes: Uint8Array, entryPath: string): TableMetadata 
     ? raw.db
     : undefined;
   const table = typeof raw.name === "string" ? raw.name : undefined;
-  return { db, table, primaryKey, indexes, droppedIndexes, writeHook, raw };
+  const meta: TableMetadata = { db, table, primaryKey, indexes, droppedIndexes, writeHook, raw };
+  if (raw[BACKUP_RECORD_KEY] !== undefined) {
+    meta.backup = decodeBackupRecord(raw[BACKUP_RECORD_KEY], entryPath);
+  }
+  return meta;
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+function isCount(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isTime(value: unknown): value is string {
+  return typeof value === "string" && !Number.isNaN(Date.parse(value));
+}
+
+/**
+ * Validates the value of {@link BACKUP_RECORD_KEY}; throws an {@link ArchiveError} naming the
+ * entry and the field that is wrong.
+ *
+ * @example
+ * ```ts
+ * import { decodeBackupRecord } from "./table_info.ts";
+ *
+ * decodeBackupRecord({
+ *   tool: "rethinkdb-backup", version: "0.1.0", documents: 0, json_bytes: 4,
+ *   json_sha256: "ab".repeat(32), read_started: "2026-11-23T20:07:40.000Z",
+ *   read_ended: "2026-11-23T20:07:41.000Z",
+ * }, "top/db/t.info").documents; // 0
+ * ```
+ */
+export function decodeBackupRecord(value: unknown, entryPath: string): BackupRecord {
+  const where = `${entryPath}: "${BACKUP_RECORD_KEY}"`;
+  if (!isObject(value)) throw new ArchiveError(`${where} is not a JSON object`);
+  const fail = (field: string, what: string): never => {
+    throw new ArchiveError(`${where}.${field} is missing or not ${what}`);
+  };
+  if (typeof value.tool !== "string") fail("tool", "a string");
+  if (typeof value.version !== "string") fail("version", "a string");
+  if (!isCount(value.documents)) fail("documents", "a non-negative integer");
+  if (!isCount(value.json_bytes)) fail("json_bytes", "a non-negative integer");
+  if (typeof value.json_sha256 !== "string" || !SHA256_HEX.test(value.json_sha256)) {
+    fail("json_sha256", "64 lowercase hex digits");
+  }
+  if (!isTime(value.read_started)) fail("read_started", "an ISO 8601 time");
+  if (!isTime(value.read_ended)) fail("read_ended", "an ISO 8601 time");
+  const record: BackupRecord = {
+    tool: value.tool as string,
+    version: value.version as string,
+    documents: value.documents as number,
+    json_bytes: value.json_bytes as number,
+    json_sha256: value.json_sha256 as string,
+    read_started: value.read_started as string,
+    read_ended: value.read_ended as string,
+  };
+  if (value.config !== undefined) {
+    const config = value.config;
+    if (!isObject(config)) fail("config", "an object");
+    const c = config as Record<string, unknown>;
+    if (!isCount(c.shards) || c.shards < 1) fail("config.shards", "a positive integer");
+    if (!isCount(c.replicas) || c.replicas < 1) fail("config.replicas", "a positive integer");
+    if (typeof c.durability !== "string") fail("config.durability", "a string");
+    record.config = {
+      shards: c.shards as number,
+      replicas: c.replicas as number,
+      durability: c.durability as string,
+      write_acks: c.write_acks,
+    };
+  }
+  return record;
 }

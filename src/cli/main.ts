@@ -10,7 +10,9 @@ import { BackupError, ExitCode, InterruptedError } from "../errors.ts";
 import { versionText } from "../version.ts";
 import { runDumpCommand } from "./dump_command.ts";
 import { runInstallAliasesCommand } from "./install_aliases.ts";
+import { runListCommand } from "./list_command.ts";
 import { runRestoreCommand } from "./restore_command.ts";
+import { runVerifyCommand } from "./verify_command.ts";
 import type { CommandContext } from "./context.ts";
 
 /** Top-level `--help`. */
@@ -21,6 +23,8 @@ Hot backup and restore for RethinkDB, in one executable.
 Commands:
   dump              back up tables into a tar.gz archive (rethinkdb dump compatible)
   restore ARCHIVE   load an archive into a cluster (rethinkdb restore compatible)
+  list ARCHIVE      list an archive's tables, offline (--json for JSON)
+  verify ARCHIVE    check an archive offline: integrity, layout, counts, SHA-256
   install-aliases DIR
                     create rethinkdb-dump and rethinkdb-restore in DIR, so that
                     \`rethinkdb dump\` and \`rethinkdb restore\` work without Python
@@ -29,7 +33,8 @@ Options:
   -h, --help        this help (\`rethinkdb-backup <command> --help\` for a command's options)
       --version     print the tool, Deno and driver versions
 
-Exit codes: 0 done, 1 failed, 2 bad command line, 130 interrupted (SIGINT), 143 terminated.`;
+Exit codes: 0 done, 1 failed (verify: problems found), 2 bad command line,
+130 interrupted (SIGINT), 143 terminated.`;
 
 /** How {@link main} was started. */
 export interface MainOptions {
@@ -106,6 +111,10 @@ async function dispatch(
       return await runDumpCommand(rest, context);
     case "restore":
       return await runRestoreCommand(rest, context);
+    case "list":
+      return await runListCommand(rest, context);
+    case "verify":
+      return await runVerifyCommand(rest, context);
     case "install-aliases":
       return await runInstallAliasesCommand(rest, context);
     case "-h":
@@ -120,7 +129,7 @@ async function dispatch(
       return ExitCode.Usage;
     default:
       context.printError(
-        `rethinkdb-backup: unknown command \`${command}\`; use dump, restore or install-aliases (see --help)`,
+        `rethinkdb-backup: unknown command \`${command}\`; use dump, restore, list, verify or install-aliases (see --help)`,
       );
       return ExitCode.Usage;
   }

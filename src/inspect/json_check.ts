@@ -1,0 +1,184 @@
+/**
+ * The check of one table's `.json` entry, fed chunk by chunk: its SHA-256, its documents
+ * (counted and validated by the archive's JSON scanner) and whether each holds the table's
+ * primary key. The primary key may not be known yet (official archives can store the `.json`
+ * before its `.info`): then the keys common to every document are tracked instead, which keeps
+ * the state small whatever the size of the entry.
+ *
+ * @module
+ */
+
+import { createHash, type Hash } from "node:crypto";
+import { DocumentScanner } from "../archive/documents.ts";
+import { ArchiveError } from "../archive/errors.ts";
+
+/** What was observed in a `.json` entry. */
+export interface ObservedData {
+  /** Documents read (up to the first invalid byte, if any). */
+  documents: number;
+  /** Bytes read. */
+  bytes: number;
+  /** SHA-256 of the bytes, lowercase hex (when hashed and read to the end). */
+  sha256?: string;
+  /** The first JSON problem, naming the entry and the byte offset. */
+  invalid?: string;
+}
+
+/** Options of {@link JsonEntryCheck}. */
+export interface JsonEntryCheckOptions {
+  /** Compute the SHA-256 (default true). */
+  hash?: boolean;
+  /** Check each document for the primary key (default true). */
+  primaryKey?: boolean;
+  /** The table's primary key, when its `.info` has been read already. */
+  knownPrimaryKey?: string;
+}
+
+/**
+ * Checks a `.json` entry as it streams by.
+ *
+ * @example
+ * ```ts
+ * import { JsonEntryCheck } from "./json_check.ts";
+ *
+ * const check = new JsonEntryCheck("top/db/t.json");
+ * check.feed(new TextEncoder().encode('[\n{"id":1},\n{"name":"x"}\n]\n'));
+ * const observed = check.end(); // { documents: 2, bytes: 26, sha256: "…" }
+ * check.firstDocumentWithout("id"); // 1 (0-based)
+ * ```
+ */
+export class JsonEntryCheck {
+  readonly #scanner: DocumentScanner;
+  readonly #hash: Hash | undefined;
+  readonly #checkKeys: boolean;
+  readonly #knownKey: string | undefined;
+  #bytes = 0;
+  #invalid: string | undefined;
+  #parsed = 0;
+  // With a known key: index of the first document without it, -1 if none.
+  #firstMissing = -1;
+  // Without one: keys of the first document → index of the first document lacking it (-1 none).
+  #candidates: Map<string, number> | undefined;
+
+  /** `entryPath` names the entry in problems. */
+  constructor(entryPath: string, options: JsonEntryCheckOptions = {}) {
+    this.#scanner = new DocumentScanner(entryPath);
+    this.#hash = options.hash === false ? undefined : createHash("sha256");
+    this.#checkKeys = options.primaryKey !== false;
+    this.#knownKey = options.knownPrimaryKey;
+  }
+
+  /**
+   * Feeds the next chunk of the entry. After a JSON problem, the rest is only hashed.
+   *
+   * @example
+   * ```ts
+   * import { JsonEntryCheck } from "./json_check.ts";
+   *
+   * new JsonEntryCheck("t.json").feed(new TextEncoder().encode("[\n]\n"));
+   * ```
+   */
+  feed(chunk: Uint8Array): void {
+    this.#bytes += chunk.length;
+    this.#hash?.update(chunk);
+    if (this.#invalid !== undefined) return;
+    try {
+      this.#scanner.feed(chunk);
+    } catch (error) {
+      if (!(error instanceof ArchiveError)) throw error;
+      this.#invalid = error.message;
+    }
+    this.#takeBatches();
+  }
+
+  /**
+   * Ends the entry and returns what was observed.
+   *
+   * @example
+   * ```ts
+   * import { JsonEntryCheck } from "./json_check.ts";
+   *
+   * new JsonEntryCheck("t.json").end().invalid; // "t.json: invalid JSON at byte 0: …"
+   * ```
+   */
+  end(): ObservedData {
+    if (this.#invalid === undefined) {
+      try {
+        this.#scanner.end();
+      } catch (error) {
+        if (!(error instanceof ArchiveError)) throw error;
+        this.#invalid = error.message;
+      }
+      this.#takeBatches();
+    }
+    const observed: ObservedData = { documents: this.#scanner.documents, bytes: this.#bytes };
+    if (this.#hash) observed.sha256 = this.#hash.digest("hex");
+    if (this.#invalid !== undefined) observed.invalid = this.#invalid;
+    return observed;
+  }
+
+  /**
+   * The index (0-based) of the first document without a top-level `key`, or -1 when every
+   * document read has it (or documents were not checked).
+   *
+   * @example
+   * ```ts
+   * import { JsonEntryCheck } from "./json_check.ts";
+   *
+   * const check = new JsonEntryCheck("t.json");
+   * check.feed(new TextEncoder().encode('[{"uid":1}]'));
+   * check.end();
+   * check.firstDocumentWithout("id"); // 0
+   * ```
+   */
+  firstDocumentWithout(key: string): number {
+    if (!this.#checkKeys) return -1;
+    if (this.#knownKey !== undefined) return key === this.#knownKey ? this.#firstMissing : -1;
+    if (this.#candidates === undefined) return -1; // no documents
+    return this.#candidates.get(key) ?? 0;
+  }
+
+  #takeBatches(): void {
+    const batches = this.#scanner.take();
+    if (!this.#checkKeys) return;
+    for (const batch of batches) {
+      const docs = JSON.parse(batch.json) as Record<string, unknown>[];
+      if (this.#knownKey !== undefined) this.#checkKnown(docs, this.#knownKey);
+      else this.#track(docs);
+    }
+  }
+
+  #checkKnown(docs: Record<string, unknown>[], key: string): void {
+    if (this.#firstMissing >= 0) {
+      this.#parsed += docs.length;
+      return;
+    }
+    for (let i = 0; i < docs.length; i++) {
+      if (!Object.hasOwn(docs[i], key)) {
+        this.#firstMissing = this.#parsed + i;
+        break;
+      }
+    }
+    this.#parsed += docs.length;
+  }
+
+  #track(docs: Record<string, unknown>[]): void {
+    let i = 0;
+    if (this.#candidates === undefined) {
+      if (docs.length === 0) return;
+      this.#candidates = new Map(Object.keys(docs[0]).map((key) => [key, -1]));
+      i = 1;
+    }
+    const live = [...this.#candidates].filter(([, missing]) => missing < 0).map(([key]) => key);
+    for (; i < docs.length && live.length > 0; i++) {
+      const doc = docs[i];
+      for (let k = live.length - 1; k >= 0; k--) {
+        if (!Object.hasOwn(doc, live[k])) {
+          this.#candidates.set(live[k], this.#parsed + i);
+          live.splice(k, 1);
+        }
+      }
+    }
+    this.#parsed += docs.length;
+  }
+}
