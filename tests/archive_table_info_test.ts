@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { decodeInfo, encodeInfo } from "../src/archive/table_info.ts";
+import {
+  BACKUP_RECORD_KEY,
+  type BackupRecord,
+  decodeInfo,
+  encodeInfo,
+  savedConfigFromTableConfig,
+} from "../src/archive/table_info.ts";
 import { ArchiveError } from "../src/archive/errors.ts";
 import { readArchive } from "../src/archive/tar_reader.ts";
 import { splitDocuments } from "../src/archive/documents.ts";
@@ -182,4 +188,88 @@ Deno.test("the official archives decode to the recorded tables", async () => {
     }
     assert.equal(seen.size, 2 * Object.keys(tables).length);
   }
+});
+
+const record: BackupRecord = {
+  tool: "rethinkdb-backup",
+  version: "0.1.0",
+  documents: 959,
+  json_bytes: 572113,
+  json_sha256: "0123456789abcdef".repeat(4),
+  read_started: "2026-11-24T10:11:12.000Z",
+  read_ended: "2026-11-24T10:11:13.500Z",
+  config: { shards: 1, replicas: 1, durability: "hard", write_acks: "majority" },
+};
+
+Deno.test("encodeInfo() with a record adds one key and leaves what the official restore reads", () => {
+  const plain = JSON.parse(decoder.decode(encodeInfo(info, [index], hook)));
+  const withRecord = JSON.parse(decoder.decode(encodeInfo(info, [index], hook, record)));
+  // The official restore reads only primary_key, indexes and write_hook.
+  for (const key of ["primary_key", "indexes", "write_hook"]) {
+    assert.deepEqual(withRecord[key], plain[key], key);
+  }
+  assert.deepEqual(Object.keys(withRecord), [...Object.keys(plain), BACKUP_RECORD_KEY]);
+  assert.deepEqual(withRecord[BACKUP_RECORD_KEY], record);
+  const meta = decodeInfo(encodeInfo(info, [index], hook, record), "top/league/users.info");
+  assert.deepEqual(meta.backup, record);
+  assert.equal(meta.primaryKey, "uid");
+  assert.deepEqual(meta.writeHook, hook);
+  // No record: absent, as for official archives; re-encoding a decoded entry keeps one key.
+  assert.equal(decodeInfo(encodeInfo(info, [], null), "x.info").backup, undefined);
+  const again = encodeInfo(meta.raw as TableInfo, meta.indexes, meta.writeHook, meta.backup);
+  assert.equal(decoder.decode(again).split(BACKUP_RECORD_KEY).length, 2);
+  // A record without config is valid too.
+  const { config: _, ...bare } = record;
+  assert.deepEqual(decodeInfo(encodeInfo(info, [], null, bare), "x.info").backup, bare);
+});
+
+Deno.test("decodeInfo() rejects a malformed record, naming the entry and the field", () => {
+  const path = "top/db/t.info";
+  const cases: [unknown, RegExp][] = [
+    ["x", /^top\/db\/t\.info: "rethinkdb_backup" is not a JSON object$/],
+    [{ ...record, tool: 1 }, /"rethinkdb_backup"\.tool is missing or not a string$/],
+    [{ ...record, documents: -1 }, /\.documents is missing or not a non-negative integer$/],
+    [{ ...record, documents: 1.5 }, /\.documents is missing/],
+    [{ ...record, json_bytes: "5" }, /\.json_bytes is missing/],
+    [{ ...record, json_sha256: "ABC" }, /\.json_sha256 is missing or not 64 lowercase hex/],
+    [{ ...record, read_started: "yesterday" }, /\.read_started is missing or not an ISO 8601/],
+    [{ ...record, read_ended: undefined }, /\.read_ended is missing/],
+    [{ ...record, config: [] }, /\.config is missing or not an object$/],
+    [{ ...record, config: { ...record.config, shards: 0 } }, /\.config\.shards is missing/],
+    [{ ...record, config: { ...record.config, replicas: "1" } }, /\.config\.replicas/],
+    [{ ...record, config: { ...record.config, durability: 1 } }, /\.config\.durability/],
+  ];
+  for (const [value, pattern] of cases) {
+    const bytes = bytesOf({ primary_key: "id", [BACKUP_RECORD_KEY]: value });
+    assert.throws(() => decodeInfo(bytes, path), (error: unknown) => {
+      assert.ok(error instanceof ArchiveError);
+      assert.match(error.message, pattern);
+      assert.ok(error.message.startsWith(`${path}: `));
+      return true;
+    });
+  }
+});
+
+Deno.test("savedConfigFromTableConfig() keeps counts and settings, no server names", () => {
+  const raw = {
+    db: "league",
+    durability: "soft",
+    id: "fd9ca4a6-a6a4-494e-8de4-56c8212a2b51",
+    indexes: ["name"],
+    name: "users",
+    primary_key: "uid",
+    shards: [
+      { nonvoting_replicas: [], primary_replica: "srv_a", replicas: ["srv_a", "srv_b"] },
+      { nonvoting_replicas: [], primary_replica: "srv_b", replicas: ["srv_b", "srv_c", "srv_a"] },
+    ],
+    write_acks: "single",
+    write_hook: null,
+  };
+  const saved = savedConfigFromTableConfig(raw);
+  assert.deepEqual(saved, { shards: 2, replicas: 3, durability: "soft", write_acks: "single" });
+  assert.ok(!JSON.stringify(saved).includes("srv_"));
+  assert.equal(savedConfigFromTableConfig(null), undefined);
+  assert.equal(savedConfigFromTableConfig({ ...raw, shards: [] }), undefined);
+  assert.equal(savedConfigFromTableConfig({ ...raw, shards: [{}] }), undefined);
+  assert.equal(savedConfigFromTableConfig({ ...raw, durability: undefined }), undefined);
 });

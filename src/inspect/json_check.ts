@@ -12,6 +12,8 @@ import { createHash, type Hash } from "node:crypto";
 import { DocumentScanner } from "../archive/documents.ts";
 import { ArchiveError } from "../archive/errors.ts";
 
+const BOM = [0xef, 0xbb, 0xbf];
+
 /** What was observed in a `.json` entry. */
 export interface ObservedData {
   /** Documents read (up to the first invalid byte, if any). */
@@ -52,8 +54,11 @@ export class JsonEntryCheck {
   readonly #hash: Hash | undefined;
   readonly #checkKeys: boolean;
   readonly #knownKey: string | undefined;
+  readonly #path: string;
   #bytes = 0;
   #invalid: string | undefined;
+  // The first byte that is not whitespace or a UTF-8 BOM, -1 until seen.
+  #firstByte = -1;
   #parsed = 0;
   // With a known key: index of the first document without it, -1 if none.
   #firstMissing = -1;
@@ -62,6 +67,7 @@ export class JsonEntryCheck {
 
   /** `entryPath` names the entry in problems. */
   constructor(entryPath: string, options: JsonEntryCheckOptions = {}) {
+    this.#path = entryPath;
     this.#scanner = new DocumentScanner(entryPath);
     this.#hash = options.hash === false ? undefined : createHash("sha256");
     this.#checkKeys = options.primaryKey !== false;
@@ -82,6 +88,7 @@ export class JsonEntryCheck {
     this.#bytes += chunk.length;
     this.#hash?.update(chunk);
     if (this.#invalid !== undefined) return;
+    if (this.#firstByte < 0) this.#findFirstByte(chunk);
     try {
       this.#scanner.feed(chunk);
     } catch (error) {
@@ -102,6 +109,11 @@ export class JsonEntryCheck {
    * ```
    */
   end(): ObservedData {
+    if (this.#invalid === undefined && this.#firstByte < 0) {
+      this.#invalid = `${this.#path}: holds no JSON array (${
+        this.#bytes === 0 ? "the entry is empty" : "only whitespace"
+      })`;
+    }
     if (this.#invalid === undefined) {
       try {
         this.#scanner.end();
@@ -136,6 +148,20 @@ export class JsonEntryCheck {
     if (this.#knownKey !== undefined) return key === this.#knownKey ? this.#firstMissing : -1;
     if (this.#candidates === undefined) return -1; // no documents
     return this.#candidates.get(key) ?? 0;
+  }
+
+  /** The scanner also reads NDJSON; a dump's `.json` must be a JSON array. */
+  #findFirstByte(chunk: Uint8Array): void {
+    const base = this.#bytes - chunk.length;
+    for (let i = 0; i < chunk.length; i++) {
+      const c = chunk[i];
+      const at = base + i;
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue;
+      if (at < 3 && c === BOM[at]) continue;
+      this.#firstByte = c;
+      if (c !== 0x5b) this.#invalid = `${this.#path}: not a JSON array (byte ${at} is not '[')`;
+      return;
+    }
   }
 
   #takeBatches(): void {
