@@ -21,7 +21,7 @@ import { JsonEntryCheck, type ObservedData } from "./json_check.ts";
 export const MAX_INFO_BYTES = 16 * 1024 * 1024;
 
 /** What the catalog knows about one table. */
-export interface TableCatalog {
+export interface InspectedTable {
   /** Database name. */
   db: string;
   /** Table name. */
@@ -36,18 +36,24 @@ export interface TableCatalog {
   jsonBytes?: number;
   /** What reading the `.json` entry found (absent when it was not read, or not present). */
   observed?: ObservedData;
-  /** One line per problem, each naming the table or its entry. */
+  /** One line per problem with the table's data or metadata, each naming the table or entry. */
   problems: string[];
+  /**
+   * Set when the table has only one of its two entries: one line saying which is missing. A
+   * dump always writes both; a restore can still proceed (it skips a table without `.info` and
+   * creates an empty one for a `.info` without `.json`).
+   */
+  missingEntry?: string;
 }
 
 /** The result of {@link inspectArchive}. */
-export interface ArchiveCatalog {
+export interface InspectedArchive {
   /** The top-level directory, if any table entry was seen. */
   top?: string;
   /** The dump's local date and time from {@link top} (`YYYY-MM-DDTHH:MM:SS`), if it has one. */
   date?: string;
   /** Tables by `db.table`, in the order their first entry appeared. */
-  tables: Map<string, TableCatalog>;
+  tables: Map<string, InspectedTable>;
   /** Problems not tied to one table (bad paths, a second top directory). */
   problems: string[];
   /** Set when the archive could not be read to its end (gzip or tar damage, truncation). */
@@ -76,15 +82,18 @@ export interface InspectOptions {
  * for (const line of allProblems(await inspectArchive(file.readable))) console.log(line);
  * ```
  */
-export function allProblems(catalog: ArchiveCatalog): string[] {
+export function allProblems(catalog: InspectedArchive): string[] {
   const lines = [...catalog.problems];
   if (catalog.fatal !== undefined) lines.push(catalog.fatal);
-  for (const table of catalog.tables.values()) lines.push(...table.problems);
+  for (const table of catalog.tables.values()) {
+    lines.push(...table.problems);
+    if (table.missingEntry !== undefined) lines.push(table.missingEntry);
+  }
   return lines;
 }
 
 /**
- * Reads the archive once and returns its {@link ArchiveCatalog}. Damage that stops the reading
+ * Reads the archive once and returns its {@link InspectedArchive}. Damage that stops the reading
  * (gzip or tar errors, truncation) is reported in `fatal`, not thrown; errors of the source
  * itself (`cannot read the archive: …`) are thrown. Check `allProblems(catalog).length`.
  *
@@ -102,11 +111,11 @@ export function allProblems(catalog: ArchiveCatalog): string[] {
 export async function inspectArchive(
   source: ReadableStream<Uint8Array>,
   options: InspectOptions = {},
-): Promise<ArchiveCatalog> {
+): Promise<InspectedArchive> {
   const mode = options.mode ?? "verify";
-  const catalog: ArchiveCatalog = { tables: new Map(), problems: [], warnings: [] };
+  const catalog: InspectedArchive = { tables: new Map(), problems: [], warnings: [] };
   const checker = new EntryChecker();
-  const tableOf = (path: EntryPath): TableCatalog => {
+  const tableOf = (path: EntryPath): InspectedTable => {
     const key = `${path.db}.${path.table}`;
     let table = catalog.tables.get(key);
     if (!table) {
@@ -115,8 +124,8 @@ export async function inspectArchive(
     }
     return table;
   };
-  const checks = new Map<TableCatalog, JsonEntryCheck>();
-  let current: TableCatalog | undefined;
+  const checks = new Map<InspectedTable, JsonEntryCheck>();
+  let current: InspectedTable | undefined;
   try {
     for await (const entry of readArchive(source)) {
       const checked = checker.check(entry);
@@ -183,7 +192,7 @@ async function readBody(entry: ArchiveEntry, onChunk: (chunk: Uint8Array) => voi
   }
 }
 
-async function readInfo(entry: ArchiveEntry, table: TableCatalog): Promise<void> {
+async function readInfo(entry: ArchiveEntry, table: InspectedTable): Promise<void> {
   if (entry.size > MAX_INFO_BYTES) {
     table.problems.push(`${entry.path}: ${entry.size} bytes, too large for a .info entry`);
     await entry.body.cancel();
@@ -200,17 +209,17 @@ async function readInfo(entry: ArchiveEntry, table: TableCatalog): Promise<void>
 
 /** Adds the problems found by comparing what was read with what the `.info` says. */
 function compare(
-  table: TableCatalog,
+  table: InspectedTable,
   check: JsonEntryCheck | undefined,
-  catalog: ArchiveCatalog,
+  catalog: InspectedArchive,
 ): void {
   const name = `${table.db}.${table.table}`;
   const ended = catalog.fatal === undefined;
   if (table.infoPath === undefined && table.jsonPath !== undefined) {
-    table.problems.push(`${name}: ${table.jsonPath} has no .info entry; restore skips the table`);
+    table.missingEntry = `${name}: ${table.jsonPath} has no .info entry; restore skips the table`;
   }
   if (table.jsonPath === undefined && table.infoPath !== undefined && ended) {
-    table.problems.push(`${name}: ${table.infoPath} has no .json entry`);
+    table.missingEntry = `${name}: ${table.infoPath} has no .json entry`;
   }
   const observed = table.observed;
   if (!observed) return;

@@ -1,12 +1,12 @@
 /**
- * What `list` shows of an {@link ArchiveCatalog}: one row per table, as text or as JSON.
+ * What `list` shows of an {@link InspectedArchive}: one row per table, as text or as JSON.
  *
  * @module
  */
 
 import type { SavedTableConfig } from "../archive/table_config.ts";
 import { formatCount } from "../progress/progress.ts";
-import type { ArchiveCatalog, TableCatalog } from "./catalog.ts";
+import { allProblems, type InspectedArchive, type InspectedTable } from "./catalog.ts";
 
 /** One table as `list --json` prints it. */
 export interface ListedTable {
@@ -41,7 +41,7 @@ export interface ListOutput {
   problems: string[];
 }
 
-function listTable(table: TableCatalog): ListedTable {
+function listTable(table: InspectedTable): ListedTable {
   const meta = table.metadata;
   const record = meta?.backup;
   let documents: number | null = null;
@@ -85,10 +85,8 @@ function listTable(table: TableCatalog): ListedTable {
  * console.log(JSON.stringify(output));
  * ```
  */
-export function listOutput(catalog: ArchiveCatalog): ListOutput {
-  const problems = [...catalog.problems];
-  if (catalog.fatal !== undefined) problems.push(catalog.fatal);
-  for (const table of catalog.tables.values()) problems.push(...table.problems);
+export function listOutput(catalog: InspectedArchive): ListOutput {
+  const problems = allProblems(catalog);
   return {
     archive: { top: catalog.top ?? null, date: catalog.date ?? null },
     tables: [...catalog.tables.values()].map(listTable),

@@ -1,11 +1,11 @@
 /**
- * What `verify` reports of an {@link ArchiveCatalog}: one line per problem, then a summary.
+ * What `verify` reports of an {@link InspectedArchive}: one line per problem, then a summary.
  *
  * @module
  */
 
 import { formatCount } from "../progress/progress.ts";
-import { allProblems, type ArchiveCatalog } from "./catalog.ts";
+import { allProblems, type InspectedArchive } from "./catalog.ts";
 
 /** The outcome of `verify`. */
 export interface VerifyReport {
@@ -30,7 +30,7 @@ export interface VerifyReport {
  * for (const line of [...report.problems, report.summary]) console.log(line);
  * ```
  */
-export function verifyReport(catalog: ArchiveCatalog): VerifyReport {
+export function verifyReport(catalog: InspectedArchive): VerifyReport {
   const problems = allProblems(catalog);
   const tables = [...catalog.tables.values()];
   const documents = tables.reduce((sum, t) => sum + (t.observed?.documents ?? 0), 0);
@@ -45,7 +45,7 @@ export function verifyReport(catalog: ArchiveCatalog): VerifyReport {
       : `${recorded} of ${tables.length} tables have recorded counts and SHA-256, all matching`;
     return { ok: true, problems, summary: `OK: ${counts}; ${sums}` };
   }
-  const damaged = tables.filter((t) => t.problems.length > 0).length;
+  const damaged = tables.filter((t) => t.problems.length > 0 || t.missingEntry).length;
   const where = damaged > 0 ? ` in ${damaged} of ${tables.length} tables` : "";
   const fatal = catalog.fatal === undefined ? "" : "; the archive could not be read to its end";
   return {
