@@ -158,3 +158,22 @@ Deno.test("verify: official archive with a changed document fails on its primary
   assert.equal(report.ok, false);
   assert.match(report.problems.join("\n"), /users\.json: document \d+ has no primary key "uid"/);
 });
+
+Deno.test("verify: a .json stored before its .info is still checked against the record", async () => {
+  const docs = users(20).map((d) => ({ id: d.uid, name: d.name }));
+  const clean = await verifyBytes(
+    await buildArchive([{ db: "db", table: "t", docs, jsonFirst: true }]),
+  );
+  assert.equal(clean.ok, true, clean.problems.join("\n"));
+  const report = await verifyBytes(
+    await buildArchive([{
+      db: "db",
+      table: "t",
+      docs,
+      jsonFirst: true,
+      tamper: (json) => flipInside(json, '"user 1'),
+    }]),
+  );
+  assert.deepEqual(report.problems.map((p) => p.replace(/: .*/, "")), ["db.t"]);
+  assert.match(report.problems[0], /does not match the SHA-256/);
+});

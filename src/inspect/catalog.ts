@@ -124,7 +124,8 @@ export async function inspectArchive(
     }
     return table;
   };
-  const checks = new Map<InspectedTable, JsonEntryCheck>();
+  // Per table, only the small primary-key check function is kept, never the scanner.
+  const keyChecks = new Map<InspectedTable, (key: string) => number>();
   let current: InspectedTable | undefined;
   try {
     for await (const entry of readArchive(source)) {
@@ -157,7 +158,7 @@ export async function inspectArchive(
           });
           await readBody(entry, (chunk) => check.feed(chunk));
           table.observed = check.end();
-          checks.set(table, check);
+          keyChecks.set(table, check.keyCheck());
         }
       }
       current = undefined;
@@ -175,7 +176,7 @@ export async function inspectArchive(
   }
   catalog.top = checker.top;
   if (catalog.top !== undefined) catalog.date = archiveDate(catalog.top);
-  for (const table of catalog.tables.values()) compare(table, checks.get(table), catalog);
+  for (const table of catalog.tables.values()) compare(table, keyChecks.get(table), catalog);
   return catalog;
 }
 
@@ -210,7 +211,7 @@ async function readInfo(entry: ArchiveEntry, table: InspectedTable): Promise<voi
 /** Adds the problems found by comparing what was read with what the `.info` says. */
 function compare(
   table: InspectedTable,
-  check: JsonEntryCheck | undefined,
+  firstWithout: ((key: string) => number) | undefined,
   catalog: InspectedArchive,
 ): void {
   const name = `${table.db}.${table.table}`;
@@ -225,8 +226,8 @@ function compare(
   if (!observed) return;
   if (observed.invalid !== undefined) table.problems.push(observed.invalid);
   const meta = table.metadata;
-  if (!meta || !check) return;
-  const missing = check.firstDocumentWithout(meta.primaryKey);
+  if (!meta || !firstWithout) return;
+  const missing = firstWithout(meta.primaryKey);
   if (missing >= 0) {
     table.problems.push(
       `${table.jsonPath}: document ${missing + 1} has no primary key ${

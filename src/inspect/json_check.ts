@@ -144,10 +144,34 @@ export class JsonEntryCheck {
    * ```
    */
   firstDocumentWithout(key: string): number {
-    if (!this.#checkKeys) return -1;
-    if (this.#knownKey !== undefined) return key === this.#knownKey ? this.#firstMissing : -1;
-    if (this.#candidates === undefined) return -1; // no documents
-    return this.#candidates.get(key) ?? 0;
+    return this.keyCheck()(key);
+  }
+
+  /**
+   * {@link firstDocumentWithout} as a function that holds only the few numbers it needs, not the
+   * scanner and its buffers: keep it, rather than the check, until the primary key is known.
+   *
+   * @example
+   * ```ts
+   * import { JsonEntryCheck } from "./json_check.ts";
+   *
+   * const check = new JsonEntryCheck("t.json");
+   * check.feed(new TextEncoder().encode('[{"id":1}]'));
+   * check.end();
+   * const firstWithout = check.keyCheck();
+   * firstWithout("id"); // -1
+   * ```
+   */
+  keyCheck(): (key: string) => number {
+    if (!this.#checkKeys) return () => -1;
+    const knownKey = this.#knownKey;
+    if (knownKey !== undefined) {
+      const firstMissing = this.#firstMissing;
+      return (key) => key === knownKey ? firstMissing : -1;
+    }
+    const candidates = this.#candidates;
+    if (candidates === undefined) return () => -1; // no documents
+    return (key) => candidates.get(key) ?? 0;
   }
 
   /** The scanner also reads NDJSON; a dump's `.json` must be a JSON array. */
