@@ -52,9 +52,8 @@ export class EntryChecker {
    * import { EntryChecker } from "./entry_check.ts";
    *
    * const checker = new EntryChecker();
-   * const body = new ReadableStream<Uint8Array>();
-   * checker.check({ path: "top/db/t.info", type: "file", size: 0, body }).kind; // "info"
-   * checker.check({ path: "top/db/t.info", type: "file", size: 0, body }).kind; // "problem"
+   * checker.check({ path: "top/db/t.info", type: "file" }).kind; // "info"
+   * checker.check({ path: "top/db/t.info", type: "file" }).kind; // "problem"
    * ```
    */
   check(entry: Pick<ArchiveEntry, "path" | "type">): CheckedEntry {
