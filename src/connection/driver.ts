@@ -17,6 +17,7 @@ import { formatAddress, type ServerAddress } from "./address.ts";
 import { handshake, HandshakeError } from "./handshake.ts";
 import type { RawBatch } from "./raw_batch.ts";
 import { scanResponse } from "./raw_documents.ts";
+import { type ByteStream, openTls } from "./tls_socket.ts";
 import { Transport } from "./transport.ts";
 
 /** A query term in the wire JSON form. */
@@ -186,7 +187,7 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
       );
     }
   }
-  let conn: Deno.Conn | undefined;
+  let conn: ByteStream | undefined;
   let timedOut = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
@@ -228,16 +229,19 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   }
 }
 
-async function openSocket(options: ConnectOptions, ca: string | undefined): Promise<Deno.Conn> {
+async function openSocket(options: ConnectOptions, ca: string | undefined): Promise<ByteStream> {
   if (ca === undefined) return await Deno.connect({ hostname: options.host, port: options.port });
-  const tls = await Deno.connectTls({ hostname: options.host, port: options.port, caCerts: [ca] });
   try {
-    await tls.handshake();
+    return await openTls(options.host, options.port, ca);
   } catch (error) {
-    tls.close();
+    if (isNetworkError(error)) throw error;
     throw new TlsFailure(error);
   }
-  return tls;
+}
+
+function isNetworkError(error: unknown): boolean {
+  const code = (error as { code?: string })?.code ?? "";
+  return ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH"].includes(code);
 }
 
 /** A failed TLS handshake. */

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { ByteStream } from "./tls_socket.ts";
 import { ScramClient } from "./scram.ts";
 
 /** The V1_0 magic number, little-endian. */
@@ -57,7 +58,7 @@ export interface HandshakeResult {
  * ```
  */
 export async function handshake(
-  conn: Deno.Conn,
+  conn: ByteStream,
   user: string,
   password: string,
 ): Promise<HandshakeResult> {
@@ -94,9 +95,9 @@ function expectSuccess(message: Record<string, unknown>): Record<string, unknown
 /** Reads NUL-terminated JSON objects. */
 class MessageReader {
   #buffer: Uint8Array = new Uint8Array(0);
-  readonly #conn: Deno.Conn;
+  readonly #conn: ByteStream;
 
-  constructor(conn: Deno.Conn) {
+  constructor(conn: ByteStream) {
     this.#conn = conn;
   }
 
@@ -166,7 +167,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
  * await writeAll(conn, new Uint8Array([1]));
  * ```
  */
-export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+export async function writeAll(conn: ByteStream, bytes: Uint8Array): Promise<void> {
   let written = 0;
   while (written < bytes.length) written += await conn.write(bytes.subarray(written));
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { ByteStream } from "./tls_socket.ts";
 import { encodeFrame, FrameReader } from "./frames.ts";
 import { writeAll } from "./handshake.ts";
 
@@ -35,7 +36,7 @@ interface Pending {
  * ```
  */
 export class Transport {
-  readonly #conn: Deno.Conn;
+  readonly #conn: ByteStream;
   readonly #reader = new FrameReader();
   readonly #pending = new Map<number, Pending>();
   readonly #lostError: (why: string, cause?: unknown) => Error;
@@ -45,7 +46,7 @@ export class Transport {
   readonly #done: Promise<void>;
 
   constructor(
-    conn: Deno.Conn,
+    conn: ByteStream,
     leftover: Uint8Array,
     lostError: (why: string, cause?: unknown) => Error,
   ) {
