@@ -22,7 +22,7 @@ Deno.test("connection: an unknown user is a one-line error", async () => {
   }
 });
 
-async function fakeServer(answer: Uint8Array | null): Promise<{ port: number; stop(): void }> {
+function fakeServer(answer: Uint8Array | null): { port: number; stop(): void } {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const serving = (async () => {
     for await (const conn of listener) {
@@ -47,7 +47,7 @@ async function fakeServer(answer: Uint8Array | null): Promise<{ port: number; st
 Deno.test("connection: a server that closes or answers garbage may require TLS", async () => {
   const tlsAlert = new Uint8Array([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x32]);
   for (const answer of [null, tlsAlert, new TextEncoder().encode("HTTP/1.1 400 Bad\r\n\r\n")]) {
-    const server = await fakeServer(answer);
+    const server = fakeServer(answer);
     try {
       await assert.rejects(
         () => connect({ host: "127.0.0.1", port: server.port }),

@@ -1,7 +1,7 @@
 /**
- * The one module that talks to RethinkDB. It wraps the `rethinkdb-ts` driver so that the rest of
- * the tool (and its tests) never touch the driver directly, and a future driver swap changes only
- * this file.
+ * The queries the backup tool runs, over the tool's own wire transport (`transport.ts`). Query
+ * terms are built with `rethinkdb-ts`'s `r`; nothing else of that driver is used. Control-query
+ * responses are small and parsed; table reads hand out raw document bytes ({@link RawBatch}).
  *
  * Documents are always exchanged raw: TIME, BINARY and GEOMETRY values stay `$reql_type$`
  * objects, exactly as the server sends them, so they round-trip through an archive unchanged.
