@@ -12,6 +12,9 @@ import { writeAll } from "./handshake.ts";
 /** Query types of the wire protocol. */
 export const QueryType = { START: 1, CONTINUE: 2, STOP: 3 } as const;
 
+/** Bytes asked for per read. */
+const READ_SIZE = 256 * 1024;
+
 interface Waiter {
   resolve(body: Uint8Array): void;
   reject(error: Error): void;
@@ -123,15 +126,22 @@ export class Transport {
 
   async #readLoop(): Promise<void> {
     try {
+      let buffer = new Uint8Array(READ_SIZE);
       while (this.#failure === undefined) {
-        const chunk = new Uint8Array(256 * 1024);
-        const n = await this.#conn.read(chunk);
+        const n = await this.#conn.read(buffer);
         if (n === null) {
           const midFrame = this.#reader.buffered > 0 ? " in the middle of a response" : "";
           this.#fail(this.#lostError(`the server closed the connection${midFrame}`));
           break;
         }
-        this.#dispatch(chunk.subarray(0, n));
+        // Frames may keep their chunk alive: a big read hands its buffer over, a small one is
+        // copied out so that a small frame does not pin a whole read buffer.
+        if (n >= READ_SIZE / 4) {
+          this.#dispatch(buffer.subarray(0, n));
+          buffer = new Uint8Array(READ_SIZE);
+        } else {
+          this.#dispatch(buffer.slice(0, n));
+        }
       }
     } catch (error) {
       this.#fail(this.#lostError(messageOf(error), error));
