@@ -14,10 +14,11 @@ import type { RQuery } from "npm:rethinkdb-ts@3.0.0";
 import { Buffer } from "node:buffer";
 import { BackupError } from "../errors.ts";
 import { formatAddress, type ServerAddress } from "./address.ts";
-import { handshake, HandshakeError } from "./handshake.ts";
+import { handshake } from "./handshake.ts";
 import type { RawBatch } from "./raw_batch.ts";
 import { scanResponse } from "./raw_documents.ts";
-import { type ByteStream, openTls } from "./tls_socket.ts";
+import type { ByteStream } from "./tls_socket.ts";
+import { describeConnectError, openSocket } from "./open.ts";
 import { Transport } from "./transport.ts";
 
 /** A query term in the wire JSON form. */
@@ -227,80 +228,6 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   } finally {
     clearTimeout(timer);
   }
-}
-
-async function openSocket(options: ConnectOptions, ca: string | undefined): Promise<ByteStream> {
-  if (ca === undefined) return await Deno.connect({ hostname: options.host, port: options.port });
-  try {
-    return await openTls(options.host, options.port, ca);
-  } catch (error) {
-    if (isNetworkError(error)) throw error;
-    throw new TlsFailure(error);
-  }
-}
-
-function isNetworkError(error: unknown): boolean {
-  const code = (error as { code?: string })?.code ?? "";
-  return ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH"].includes(code);
-}
-
-/** A failed TLS handshake. */
-class TlsFailure extends Error {
-  constructor(cause: unknown) {
-    super(cause instanceof Error ? cause.message : String(cause), { cause });
-  }
-}
-
-function describeConnectError(error: unknown, where: string, options: ConnectOptions): BackupError {
-  const text = error instanceof Error ? error.message : String(error);
-  const user = options.user ?? "admin";
-  if (error instanceof HandshakeError && error.failure === "refused") {
-    if (error.code === 12 || /wrong password/i.test(text)) {
-      return new BackupError(
-        `cannot log in to ${where} as \`${user}\`: wrong password; give the right one with -p or --password-file`,
-      );
-    }
-    if (error.code === 17 || /unknown user/i.test(text)) {
-      return new BackupError(`cannot log in to ${where}: unknown user \`${user}\`; check -u`);
-    }
-    return new BackupError(`cannot log in to ${where}: ${firstLineOf(text)}`);
-  }
-  if (error instanceof HandshakeError && error.failure === "scram") {
-    return new BackupError(`cannot log in to ${where}: ${firstLineOf(text)}`);
-  }
-  const closed = (error instanceof HandshakeError) ||
-    error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.ConnectionReset;
-  if (closed && !options.tlsCaFile) {
-    return new BackupError(
-      `cannot connect to ${where}: the server ${
-        error instanceof HandshakeError && error.failure === "garbage"
-          ? "answered with something other than the RethinkDB handshake"
-          : "closed the connection during the handshake"
-      }; it may require TLS: pass --tls-cert CA.pem`,
-    );
-  }
-  if (error instanceof Deno.errors.ConnectionRefused || /refused/i.test(text)) {
-    return new BackupError(
-      `cannot connect to ${where}: connection refused; is RethinkDB running there? (set the address with -c HOST:PORT)`,
-    );
-  }
-  if (/lookup|resolve|not known|no address|nodename/i.test(text)) {
-    return new BackupError(
-      `cannot connect to ${where}: host \`${options.host}\` not found; check -c HOST:PORT`,
-    );
-  }
-  if (options.tlsCaFile || error instanceof TlsFailure) {
-    return new BackupError(
-      `TLS connection to ${where} failed: ${
-        firstLineOf(text)
-      }; check --tls-cert and that the server has TLS enabled`,
-    );
-  }
-  return new BackupError(`cannot connect to ${where}: ${firstLineOf(text)}`);
-}
-
-function firstLineOf(text: string): string {
-  return text.split("\n")[0].replace(/\.$/, "");
 }
 
 /** `table.config()` as the server returns it. */
