@@ -46,6 +46,8 @@ Deno.test("scanResponse: escapes, raw UTF-8, nesting, key order and whitespace",
   check('{"r":[{"n":{"id":1},"id":["é","💥",{"a":[]}]}], "t" : 2}', "id", false);
   check('{ "t":2, "r":[ {"id":-0.0} , {"id":1e3 ,"y":null} ] }', "id", false);
   check('{"t":2,"r":[]}', "id");
+  const long = "y".repeat(40);
+  check(`{"t":2,"r":[{"id":"${long}\\\\","x":"${long}\\"]${long}\\\\\\"}"}]}`, "id");
   check('{"t":2,"r":[{"other":1}]}', "id");
   const { batch } = scanResponse(new TextEncoder().encode('{"t":2,"r":[{"id":-0.0}]}'), "id");
   assert.equal(

@@ -108,6 +108,17 @@ function keyValue(body: Uint8Array, start: number, wanted: string): unknown {
 function skipString(body: Uint8Array, start: number): number {
   if (body[start] !== QUOTE) throw malformed(`a string expected at byte ${start}`);
   let from = start + 1;
+  // Most keys and many values are short: a plain loop beats the call to indexOf for them.
+  const near = Math.min(from + 16, body.length);
+  for (let p = from; p < near; p++) {
+    const byte = body[p];
+    if (byte === QUOTE) return p + 1;
+    if (byte === BACKSLASH) {
+      from = p;
+      break;
+    }
+    from = p + 1;
+  }
   while (true) {
     const quote = body.indexOf(QUOTE, from);
     if (quote < 0) throw malformed("an unterminated string");
