@@ -177,6 +177,10 @@ Deno.test("connection: a drop mid-frame fails every pending query; close is idem
       }
     }
     assert.equal(results[0].status, "rejected");
+    assert.match(
+      String((results[0] as PromiseRejectedResult).reason.message),
+      /closed the connection in the middle of a response/,
+    );
     await assert.rejects(() => conn.listDatabases(), ConnectionLostError);
     await conn.close();
     await conn.close();
