@@ -162,7 +162,9 @@ Deno.test("driver: tables, batches in primary-key order, resume after a key, wri
     for await (const batch of conn.readTable(db, "t", { primaryKey: "k", maxBatchRows: 60 })) {
       batches.push(batch.map((d) => d.k as number));
     }
+    // max_batch_rows forces batches, so CONTINUE is exercised on a real server too.
     assert.ok(batches.length >= 5, `several batches, got ${batches.length}`);
+    assert.ok(batches.every((b) => b.length <= 60));
     assert.deepEqual(batches.flat(), docs.map((d) => d.k));
     const after: unknown[] = [];
     for await (
@@ -178,7 +180,7 @@ Deno.test("driver: tables, batches in primary-key order, resume after a key, wri
 
     // Stopping early sends STOP and leaves the connection usable.
     for await (const batch of conn.readTable(db, "t", { primaryKey: "k", maxBatchRows: 10 })) {
-      assert.equal(batch.length, 10);
+      assert.ok(batch.length > 0 && batch.length <= 10, `a batch of ${batch.length}`);
       break;
     }
     // Several queries in flight on one connection.

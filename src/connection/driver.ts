@@ -1,7 +1,7 @@
 /**
- * The one module that talks to RethinkDB. It wraps the `rethinkdb-ts` driver so that the rest of
- * the tool (and its tests) never touch the driver directly, and a future driver swap changes only
- * this file.
+ * The queries the backup tool runs, over the tool's own wire transport (`transport.ts`). Query
+ * terms are built with `rethinkdb-ts`'s `r`; nothing else of that driver is used. Control-query
+ * responses are small and parsed; table reads hand out raw document bytes ({@link RawBatch}).
  *
  * Documents are always exchanged raw: TIME, BINARY and GEOMETRY values stay `$reql_type$`
  * objects, exactly as the server sends them, so they round-trip through an archive unchanged.
@@ -9,14 +9,20 @@
  * @module
  */
 
-import { r, RethinkDBErrorType } from "npm:rethinkdb-ts@3.0.0";
-import type { RConnectionOptions, RethinkDBError, RQuery } from "npm:rethinkdb-ts@3.0.0";
-
-/** A query term in the wire JSON form. */
-type TermJson = unknown;
+import { r } from "npm:rethinkdb-ts@3.0.0";
+import type { RQuery } from "npm:rethinkdb-ts@3.0.0";
 import { Buffer } from "node:buffer";
 import { BackupError } from "../errors.ts";
 import { formatAddress, type ServerAddress } from "./address.ts";
+import { handshake } from "./handshake.ts";
+import type { RawBatch } from "./raw_batch.ts";
+import { scanResponse } from "./raw_documents.ts";
+import type { ByteStream } from "./tls_socket.ts";
+import { describeConnectError, openSocket } from "./open.ts";
+import { Transport } from "./transport.ts";
+
+/** A query term in the wire JSON form. */
+type TermJson = unknown;
 
 /** A document as stored: a JSON object, pseudo-types raw. */
 export type Document = Record<string, unknown>;
@@ -150,31 +156,13 @@ export function isConnectionLost(error: unknown): boolean {
   return error instanceof ConnectionLostError;
 }
 
-/** Query types of the wire protocol. */
-const QueryType = { START: 1, CONTINUE: 2, STOP: 3 } as const;
 /** Response types of the wire protocol. */
-const ResponseType = { ATOM: 1, SEQUENCE: 2, PARTIAL: 3 } as const;
+const ResponseType = { ATOM: 1, SEQUENCE: 2, PARTIAL: 3, CLIENT_ERROR: 16 } as const;
 
-interface RawResponse {
+interface ParsedResponse {
   t: number;
   r: unknown[];
   e?: number;
-  n?: number[];
-}
-
-/** The parts of rethinkdb-ts's socket this module uses for batch-level reads. */
-interface DriverSocket {
-  sendQuery(query: unknown[], token?: number): number;
-  readNext(token: number): Promise<RawResponse>;
-  continueQuery(token: number): void;
-  stopQuery(token: number): void;
-  readonly status: string;
-}
-
-interface DriverConnection {
-  readonly socket: DriverSocket;
-  readonly open: boolean;
-  close(): Promise<void>;
 }
 
 /**
@@ -190,12 +178,8 @@ interface DriverConnection {
 export async function connect(options: ConnectOptions): Promise<Connection> {
   const where = formatAddress(options);
   const timeout = options.timeoutSeconds ?? 20;
-  const server: NonNullable<RConnectionOptions["server"]> = {
-    host: options.host,
-    port: options.port,
-  };
+  let ca: string | undefined;
   if (options.tlsCaFile) {
-    let ca: string;
     try {
       ca = await Deno.readTextFile(options.tlsCaFile);
     } catch {
@@ -203,95 +187,93 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
         `--tls-cert ${options.tlsCaFile}: cannot read the file; give the PEM file of the CA that signed the server's certificate`,
       );
     }
-    Object.assign(server, { tls: true, ca });
-    // SNI takes host names only; an IP address there is rejected by the TLS stack.
-    if (!/^[\d.]+$/.test(options.host) && !options.host.includes(":")) {
-      Object.assign(server, { servername: options.host });
+  }
+  let conn: ByteStream | undefined;
+  let timedOut = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      reject(new Error("timeout"));
+    }, timeout * 1000);
+  });
+  const opening = (async () => {
+    const opened = await openSocket(options, ca);
+    if (timedOut) {
+      opened.close();
+      throw new Error("timeout");
     }
-  }
+    conn = opened;
+    const { leftover } = await handshake(opened, options.user ?? "admin", options.password ?? "");
+    return leftover;
+  })();
+  opening.catch(() => {});
   try {
-    const conn = await r.connect({
-      server,
-      user: options.user ?? "admin",
-      password: options.password ?? "",
-      timeout,
-      silent: true,
-    });
-    return new Connection(conn as unknown as DriverConnection, options);
+    const leftover = await Promise.race([opening, deadline]);
+    const lost = (why: string, cause?: unknown) =>
+      new ConnectionLostError(`lost the connection to ${where}: ${why}`, { cause });
+    return new Connection(new Transport(conn!, leftover, lost), options);
   } catch (error) {
-    throw describeConnectError(error, where, options, timeout);
+    try {
+      conn?.close();
+    } catch {
+      // Already closed.
+    }
+    if (timedOut) {
+      throw new BackupError(
+        `cannot connect to ${where}: no answer within ${timeout}s; check the address and any firewall`,
+      );
+    }
+    throw describeConnectError(error, where, options);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
-function describeConnectError(
-  error: unknown,
-  where: string,
-  options: ConnectOptions,
-  timeout: number,
-): BackupError {
-  const driverError = error as RethinkDBError & { cause?: unknown };
-  const cause = (driverError?.cause ?? error) as { code?: string; message?: string };
-  const code = cause?.code ?? "";
-  const text = String(cause?.message ?? driverError?.message ?? error);
-  const user = options.user ?? "admin";
-  if (/wrong password/i.test(text) || (driverError as { errorCode?: number })?.errorCode === 12) {
-    return new BackupError(
-      `cannot log in to ${where} as \`${user}\`: wrong password; give the right one with -p or --password-file`,
-    );
-  }
-  if (/unknown user/i.test(text)) {
-    return new BackupError(`cannot log in to ${where}: unknown user \`${user}\`; check -u`);
-  }
-  if (driverError?.type === RethinkDBErrorType.TIMEOUT || /in less than/.test(text)) {
-    return new BackupError(
-      `cannot connect to ${where}: no answer within ${timeout}s; check the address and any firewall`,
-    );
-  }
-  if (code === "ECONNREFUSED" || /refused/i.test(text)) {
-    return new BackupError(
-      `cannot connect to ${where}: connection refused; is RethinkDB running there? (set the address with -c HOST:PORT)`,
-    );
-  }
-  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || /lookup|resolve|not known/i.test(text)) {
-    return new BackupError(
-      `cannot connect to ${where}: host \`${options.host}\` not found; check -c HOST:PORT`,
-    );
-  }
-  if (options.tlsCaFile || /certificate|tls|ssl|handshake/i.test(text)) {
-    return new BackupError(
-      `TLS connection to ${where} failed: ${
-        firstLineOf(text)
-      }; check --tls-cert and that the server has TLS enabled`,
-    );
-  }
-  return new BackupError(`cannot connect to ${where}: ${firstLineOf(text)}`);
+/** `table.config()` as the server returns it. */
+export interface TableConfig {
+  db: string;
+  durability: "hard" | "soft";
+  id: string;
+  indexes: string[];
+  name: string;
+  primary_key: string;
+  shards: { primary_replica: string; replicas: string[]; nonvoting_replicas?: string[] }[];
+  write_acks: "majority" | "single" | unknown[];
+  write_hook?: unknown;
+  [key: string]: unknown;
 }
 
-function firstLineOf(text: string): string {
-  return text.split("\n")[0].replace(/\.$/, "");
+/** Changes accepted by {@link Connection.updateTableConfig}. */
+export interface TableConfigChanges {
+  durability?: "hard" | "soft";
+  write_acks?: "majority" | "single";
 }
 
 /**
  * An open connection with the queries the backup tool needs. Several queries may run on it at
  * once.
+ *
+ * @example
+ * ```ts
+ * const conn = await connect({ host: "localhost", port: 28015 });
+ * console.log(await conn.listDatabases());
+ * await conn.close();
+ * ```
  */
 export class Connection {
-  readonly #conn: DriverConnection;
+  readonly #transport: Transport;
   readonly #where: string;
 
   /** Use {@link connect}. */
-  constructor(conn: DriverConnection, address: ServerAddress) {
-    this.#conn = conn;
+  constructor(transport: Transport, address: ServerAddress) {
+    this.#transport = transport;
     this.#where = formatAddress(address);
   }
 
-  /** Closes the connection; safe to call twice. */
+  /** Closes the connection and fails its pending queries; safe to call twice. */
   async close(): Promise<void> {
-    try {
-      await this.#conn.close();
-    } catch {
-      // Closing a broken connection is not an error worth reporting.
-    }
+    await this.#transport.close();
   }
 
   /** The server's version string, e.g. `rethinkdb 2.4.4 (x86_64-linux-gnu) (GCC 12.2.0)`. */
@@ -322,6 +304,53 @@ export class Connection {
     return await this.#run(r.db(db).table(table).info()) as TableInfo;
   }
 
+  /**
+   * `table.config()`, raw: shards, replicas, durability, write_acks.
+   *
+   * @example
+   * ```ts
+   * const conn = await connect({ host: "localhost", port: 28015 });
+   * console.log((await conn.tableConfig("league", "users")).durability); // hard
+   * ```
+   */
+  async tableConfig(db: string, table: string): Promise<TableConfig> {
+    return await this.#run(r.db(db).table(table).config()) as TableConfig;
+  }
+
+  /**
+   * The number of servers in the cluster (documents of `rethinkdb.server_status`).
+   *
+   * @example
+   * ```ts
+   * const conn = await connect({ host: "localhost", port: 28015 });
+   * console.log(await conn.serverCount()); // 1
+   * ```
+   */
+  async serverCount(): Promise<number> {
+    return await this.#run(r.db("rethinkdb").table("server_status").count()) as number;
+  }
+
+  /**
+   * Changes a table's durability and/or write acknowledgements (`config().update(changes)`).
+   *
+   * @example
+   * ```ts
+   * const conn = await connect({ host: "localhost", port: 28015 });
+   * await conn.updateTableConfig("league", "users", { durability: "soft" });
+   * ```
+   */
+  async updateTableConfig(db: string, table: string, changes: TableConfigChanges): Promise<void> {
+    const result = await this.#run(
+      r.db(db).table(table).config().update(changes as never),
+    ) as WriteResult;
+    if (result.errors > 0) {
+      throw new ServerError(
+        `cannot change the configuration of ${db}.${table}: ${result.first_error ?? "error"}`,
+        ResponseType.ATOM,
+      );
+    }
+  }
+
   /** `table.indexStatus()`, function blobs raw. */
   async indexStatus(db: string, table: string): Promise<IndexStatus[]> {
     return await this.#run(r.db(db).table(table).indexStatus()) as IndexStatus[];
@@ -338,11 +367,54 @@ export class Connection {
   }
 
   /**
-   * Reads a table in primary-key order, batch by batch, as the server sends them. The next batch
-   * is requested as soon as one arrives, so the server works while the caller writes.
+   * Reads a table in primary-key order, batch by batch, each as the bytes the server sent:
+   * documents are located, not parsed (only the last one's primary key is). The next batch is
+   * requested as soon as one arrives, so the server works while the caller writes.
    *
    * @example
    * ```ts
+   * const conn = await connect({ host: "localhost", port: 28015 });
+   * for await (const batch of conn.readTableRaw("league", "users", { primaryKey: "uid" })) {
+   *   console.log(batch.count, batch.lastKey);
+   * }
+   * ```
+   */
+  async *readTableRaw(
+    db: string,
+    table: string,
+    options: ReadTableOptions,
+  ): AsyncGenerator<RawBatch> {
+    const source = r.db(db).table(table, options.readOutdated ? { readMode: "outdated" } : {});
+    const range = options.after === undefined
+      ? source
+      : source.between(options.after, r.maxval, { leftBound: "open" });
+    const query = range.orderBy({ index: options.primaryKey });
+    const optargs: Record<string, unknown> = {};
+    if (options.maxBatchRows) optargs.max_batch_rows = options.maxBatchRows;
+    const token = await this.#start(termOf(query), optargs);
+    let finished = false;
+    try {
+      while (true) {
+        const body = await this.#next(token, options.batchTimeoutMs);
+        const { type, batch } = scanOrFail(body, options.primaryKey);
+        if (type === ResponseType.PARTIAL) await this.#continue(token);
+        else finished = true;
+        yield batch;
+        if (finished) return;
+      }
+    } finally {
+      if (finished) this.#transport.finish(token);
+      else await this.#transport.stop(token);
+    }
+  }
+
+  /**
+   * Reads a table like {@link readTableRaw}, each batch parsed into documents. For tests and
+   * tools that need values; the dump copies raw bytes instead.
+   *
+   * @example
+   * ```ts
+   * const conn = await connect({ host: "localhost", port: 28015 });
    * for await (const batch of conn.readTable("league", "users", { primaryKey: "uid" })) {
    *   for (const doc of batch) console.log(doc.uid);
    * }
@@ -353,27 +425,13 @@ export class Connection {
     table: string,
     options: ReadTableOptions,
   ): AsyncGenerator<Document[]> {
-    const source = r.db(db).table(table, options.readOutdated ? { readMode: "outdated" } : {});
-    const range = options.after === undefined
-      ? source
-      : source.between(options.after, r.maxval, { leftBound: "open" });
-    const query = range.orderBy({ index: options.primaryKey });
-    const optargs: Record<string, unknown> = {};
-    if (options.maxBatchRows) optargs.max_batch_rows = options.maxBatchRows;
-    const socket = this.#socket();
-    const token = this.#send(socket, termOf(query), optargs);
-    let finished = false;
-    try {
-      while (true) {
-        const response = await this.#read(socket, token, options.batchTimeoutMs);
-        if (response.t === ResponseType.PARTIAL) socket.continueQuery(token);
-        else finished = true;
-        if (response.t > ResponseType.PARTIAL) throw serverError(response);
-        yield response.r as Document[];
-        if (finished) return;
+    const decoder = new TextDecoder();
+    for await (const batch of this.readTableRaw(db, table, options)) {
+      const docs: Document[] = [];
+      for (let i = 0; i < batch.count; i++) {
+        docs.push(JSON.parse(decoder.decode(batch.frame.subarray(batch.starts[i], batch.ends[i]))));
       }
-    } finally {
-      if (!finished && socket.status === "open") socket.stopQuery(token);
+      yield docs;
     }
   }
 
@@ -437,75 +495,73 @@ export class Connection {
 
   /** Runs a query and returns its whole result (atom, or every batch of a sequence). */
   async #run(query: RQuery): Promise<unknown> {
-    const socket = this.#socket();
-    const token = this.#send(socket, termOf(query), {});
+    const token = await this.#start(termOf(query), {});
     const rows: unknown[] = [];
-    while (true) {
-      const response = await this.#read(socket, token);
-      if (response.t === ResponseType.ATOM) return response.r[0];
-      if (response.t > ResponseType.PARTIAL) throw serverError(response);
-      rows.push(...response.r);
-      if (response.t === ResponseType.SEQUENCE) return rows;
-      socket.continueQuery(token);
+    try {
+      while (true) {
+        const response = JSON.parse(
+          new TextDecoder().decode(await this.#next(token)),
+        ) as ParsedResponse;
+        if (response.t === ResponseType.ATOM) return response.r[0];
+        if (response.t > ResponseType.PARTIAL) throw serverError(response);
+        for (const row of response.r) rows.push(row);
+        if (response.t === ResponseType.SEQUENCE) return rows;
+        await this.#continue(token);
+      }
+    } finally {
+      this.#transport.finish(token);
     }
   }
 
-  #socket(): DriverSocket {
-    const socket = this.#conn.socket;
-    if (socket.status !== "open") {
+  async #start(term: TermJson, optargs: Record<string, unknown>): Promise<number> {
+    if (!this.#transport.open) {
       throw new ConnectionLostError(`the connection to ${this.#where} is closed`);
     }
-    return socket;
+    return await this.#transport.start(term, optargs);
   }
 
-  #send(socket: DriverSocket, term: TermJson, optargs: Record<string, unknown>): number {
-    try {
-      return socket.sendQuery([QueryType.START, term, optargs]);
-    } catch (error) {
-      throw this.#lost(error);
-    }
+  async #continue(token: number): Promise<void> {
+    await this.#transport.continue(token);
   }
 
-  async #read(socket: DriverSocket, token: number, timeoutMs?: number): Promise<RawResponse> {
-    const reading = socket.readNext(token);
-    if (!timeoutMs) {
-      try {
-        return await reading;
-      } catch (error) {
-        throw this.#lost(error);
-      }
-    }
+  async #next(token: number, timeoutMs?: number): Promise<Uint8Array> {
+    const reading = this.#transport.next(token);
+    if (!timeoutMs) return await reading;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         reject(new ConnectionLostError(`no answer from ${this.#where} within ${timeoutMs} ms`));
-        void this.close();
       }, timeoutMs);
     });
     try {
       return await Promise.race([reading, timedOut]);
     } catch (error) {
       reading.catch(() => {});
-      throw this.#lost(error);
+      // A late batch would leave the query in an unknown state: the connection is given up.
+      if (!(error instanceof ConnectionLostError) || this.#transport.open) {
+        await this.#transport.close();
+      }
+      throw error;
     } finally {
       clearTimeout(timer);
     }
   }
+}
 
-  #lost(error: unknown): BackupError {
-    if (error instanceof BackupError) return error;
-    const text = error instanceof Error ? error.message.split("\n")[0] : String(error);
-    return new ConnectionLostError(`lost the connection to ${this.#where}: ${text}`, {
-      cause: error,
-    });
+function scanOrFail(body: Uint8Array, primaryKey: string): ReturnType<typeof scanResponse> {
+  const scanned = scanResponse(body, primaryKey);
+  if (scanned.type > ResponseType.PARTIAL) {
+    // Error responses are small: parse them whole for the message.
+    throw serverError(JSON.parse(new TextDecoder().decode(body)) as ParsedResponse);
   }
+  return scanned;
 }
 
 function termOf(query: RQuery): TermJson {
   return (query as unknown as { term: TermJson }).term;
 }
 
-function serverError(response: RawResponse): ServerError {
+function serverError(response: ParsedResponse): ServerError {
   const message = typeof response.r?.[0] === "string"
     ? response.r[0] as string
     : JSON.stringify(response.r);

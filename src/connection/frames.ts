@@ -1,0 +1,133 @@
+/**
+ * Splits the response byte stream into frames (8-byte token, 4-byte length, body), at a cost
+ * linear in the bytes received: chunks are kept as they arrive and a body is assembled once,
+ * when complete, or returned as a subarray when it lies in one chunk.
+ *
+ * @module
+ */
+
+/** One response frame. */
+export interface Frame {
+  /** The query token (the low 53 bits suffice: the client allocates them). */
+  readonly token: number;
+  /** The UTF-8 JSON body. */
+  readonly body: Uint8Array;
+}
+
+const HEADER = 12;
+
+/**
+ * Incremental frame reader.
+ *
+ * @example
+ * ```ts
+ * const reader = new FrameReader();
+ * for (const frame of reader.push(new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 91, 93]))) {
+ *   console.log(frame.token, new TextDecoder().decode(frame.body)); // 1 "[]"
+ * }
+ * ```
+ */
+export class FrameReader {
+  #chunks: Uint8Array[] = [];
+  /** Offset of the unread data in `#chunks[0]`. */
+  #offset = 0;
+  #buffered = 0;
+  /** Bytes copied so far, to prove the cost is linear. */
+  bytesCopied = 0;
+
+  /** Bytes received and not yet returned in a frame. */
+  get buffered(): number {
+    return this.#buffered;
+  }
+
+  /** Adds a chunk (kept, not copied) and returns the frames it completes. */
+  push(chunk: Uint8Array): Frame[] {
+    if (chunk.length > 0) {
+      this.#chunks.push(chunk);
+      this.#buffered += chunk.length;
+    }
+    const frames: Frame[] = [];
+    while (this.#buffered >= HEADER) {
+      const header = this.#peek(HEADER);
+      const view = new DataView(header.buffer, header.byteOffset, HEADER);
+      const length = view.getUint32(8, true);
+      if (this.#buffered < HEADER + length) break;
+      const token = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
+      this.#skip(HEADER);
+      frames.push({ token, body: this.#take(length) });
+    }
+    return frames;
+  }
+
+  /** The next `n` bytes without consuming them (copied only when they span chunks). */
+  #peek(n: number): Uint8Array {
+    const first = this.#chunks[0];
+    if (first.length - this.#offset >= n) return first.subarray(this.#offset, this.#offset + n);
+    const out = new Uint8Array(n);
+    let filled = 0;
+    let offset = this.#offset;
+    for (const chunk of this.#chunks) {
+      const part = chunk.subarray(offset, offset + n - filled);
+      out.set(part, filled);
+      filled += part.length;
+      offset = 0;
+      if (filled === n) break;
+    }
+    this.bytesCopied += n;
+    return out;
+  }
+
+  #skip(n: number): void {
+    this.#take(n, false);
+  }
+
+  /** Consumes `n` bytes; returns them (a subarray when they lie in one chunk). */
+  #take(n: number, wanted = true): Uint8Array {
+    this.#buffered -= n;
+    const first = this.#chunks[0];
+    if (first === undefined) return new Uint8Array(0);
+    if (first.length - this.#offset >= n) {
+      const out = first.subarray(this.#offset, this.#offset + n);
+      this.#offset += n;
+      if (this.#offset === first.length) this.#dropFirst();
+      return out;
+    }
+    const out = wanted ? new Uint8Array(n) : undefined;
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.#chunks[0];
+      const part = chunk.subarray(this.#offset, this.#offset + n - filled);
+      out?.set(part, filled);
+      filled += part.length;
+      this.#offset += part.length;
+      if (this.#offset === chunk.length) this.#dropFirst();
+    }
+    if (out) this.bytesCopied += n;
+    return out ?? new Uint8Array(0);
+  }
+
+  #dropFirst(): void {
+    this.#chunks.shift();
+    this.#offset = 0;
+  }
+}
+
+/**
+ * Encodes a query frame.
+ *
+ * @example
+ * ```ts
+ * const bytes = encodeFrame(1, "[1,1,{}]");
+ * console.log(bytes.length); // 20
+ * ```
+ */
+export function encodeFrame(token: number, json: string): Uint8Array {
+  const body = new TextEncoder().encode(json);
+  const out = new Uint8Array(HEADER + body.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, token % 2 ** 32, true);
+  view.setUint32(4, Math.floor(token / 2 ** 32), true);
+  view.setUint32(8, body.length, true);
+  out.set(body, HEADER);
+  return out;
+}

@@ -1,0 +1,181 @@
+/**
+ * Finds the documents of a response frame without parsing them: a byte scanner that tracks
+ * strings, escapes and nesting, and jumps through string contents with `indexOf`. Only the
+ * response type and the primary key of the last document are parsed.
+ *
+ * @module
+ */
+
+import type { RawBatch } from "./raw_batch.ts";
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+
+/** A response frame scanned for its documents. */
+export interface ScannedResponse {
+  /** The response type `t`. */
+  readonly type: number;
+  /** The documents of `r`, untouched. */
+  readonly batch: RawBatch;
+}
+
+/**
+ * Scans a response body (`{"t":…,"r":[…],…}` in any key order).
+ *
+ * @example
+ * ```ts
+ * const body = new TextEncoder().encode('{"t":2,"r":[{"id":1},{"id":"a\\"b"}]}');
+ * const { type, batch } = scanResponse(body, "id");
+ * console.log(type, batch.count, batch.lastKey); // 2 2 a"b
+ * ```
+ */
+export function scanResponse(body: Uint8Array, primaryKey: string): ScannedResponse {
+  let type: number | undefined;
+  let starts: Uint32Array = new Uint32Array(0);
+  let ends: Uint32Array = new Uint32Array(0);
+  let count = 0;
+  let p = skipSpace(body, 0);
+  if (body[p] !== OPEN_BRACE) throw malformed("the response is not a JSON object");
+  p = skipSpace(body, p + 1);
+  while (body[p] !== CLOSE_BRACE) {
+    const keyEnd = skipString(body, p);
+    const key = decodeJson(body, p, keyEnd) as string;
+    p = skipSpace(body, keyEnd);
+    if (body[p] !== COLON) throw malformed("a key without a value");
+    p = skipSpace(body, p + 1);
+    const valueEnd = skipValue(body, p);
+    if (key === "t") type = decodeJson(body, p, valueEnd) as number;
+    else if (key === "r") ({ starts, ends, count } = scanArray(body, p));
+    p = skipSpace(body, valueEnd);
+    if (body[p] === COMMA) p = skipSpace(body, p + 1);
+    else if (body[p] !== CLOSE_BRACE) throw malformed("a missing comma");
+  }
+  if (typeof type !== "number") throw malformed("no response type");
+  const lastKey = count === 0 ? undefined : keyValue(body, starts[count - 1], primaryKey);
+  return { type, batch: { frame: body, starts, ends, count, lastKey } };
+}
+
+function scanArray(
+  body: Uint8Array,
+  start: number,
+): { starts: Uint32Array; ends: Uint32Array; count: number } {
+  if (body[start] !== OPEN_BRACKET) throw malformed("`r` is not an array");
+  let starts: Uint32Array = new Uint32Array(64);
+  let ends: Uint32Array = new Uint32Array(64);
+  let count = 0;
+  let p = skipSpace(body, start + 1);
+  while (body[p] !== CLOSE_BRACKET) {
+    const end = skipValue(body, p);
+    if (count === starts.length) {
+      starts = grow(starts);
+      ends = grow(ends);
+    }
+    starts[count] = p;
+    ends[count] = end;
+    count++;
+    p = skipSpace(body, end);
+    if (body[p] === COMMA) p = skipSpace(body, p + 1);
+    else if (body[p] !== CLOSE_BRACKET) throw malformed("a missing comma in `r`");
+  }
+  return { starts: starts.subarray(0, count), ends: ends.subarray(0, count), count };
+}
+
+/** The parsed value of a top-level key of the object at `start`, or `undefined`. */
+function keyValue(body: Uint8Array, start: number, wanted: string): unknown {
+  if (body[start] !== OPEN_BRACE) return undefined;
+  let p = skipSpace(body, start + 1);
+  while (body[p] !== CLOSE_BRACE) {
+    const keyEnd = skipString(body, p);
+    const key = decodeJson(body, p, keyEnd);
+    p = skipSpace(body, keyEnd);
+    p = skipSpace(body, p + 1);
+    const valueEnd = skipValue(body, p);
+    if (key === wanted) return decodeJson(body, p, valueEnd);
+    p = skipSpace(body, valueEnd);
+    if (body[p] === COMMA) p = skipSpace(body, p + 1);
+    else if (body[p] !== CLOSE_BRACE) throw malformed("a missing comma in a document");
+  }
+  return undefined;
+}
+
+/** The end (exclusive) of the string whose opening quote is at `start`. */
+function skipString(body: Uint8Array, start: number): number {
+  if (body[start] !== QUOTE) throw malformed(`a string expected at byte ${start}`);
+  let from = start + 1;
+  // Most keys and many values are short: a plain loop beats the call to indexOf for them.
+  const near = Math.min(from + 16, body.length);
+  for (let p = from; p < near; p++) {
+    const byte = body[p];
+    if (byte === QUOTE) return p + 1;
+    if (byte === BACKSLASH) {
+      from = p;
+      break;
+    }
+    from = p + 1;
+  }
+  while (true) {
+    const quote = body.indexOf(QUOTE, from);
+    if (quote < 0) throw malformed("an unterminated string");
+    let backslashes = 0;
+    while (body[quote - 1 - backslashes] === BACKSLASH) backslashes++;
+    if (backslashes % 2 === 0) return quote + 1;
+    from = quote + 1;
+  }
+}
+
+/** The end (exclusive) of the JSON value starting at `start`. */
+function skipValue(body: Uint8Array, start: number): number {
+  const first = body[start];
+  if (first === QUOTE) return skipString(body, start);
+  if (first === OPEN_BRACE || first === OPEN_BRACKET) {
+    let depth = 0;
+    let p = start;
+    while (p < body.length) {
+      const byte = body[p];
+      if (byte === QUOTE) {
+        p = skipString(body, p);
+        continue;
+      }
+      if (byte === OPEN_BRACE || byte === OPEN_BRACKET) depth++;
+      else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
+        if (--depth === 0) return p + 1;
+      }
+      p++;
+    }
+    throw malformed("an unterminated object or array");
+  }
+  let p = start;
+  while (p < body.length) {
+    const byte = body[p];
+    if (byte === COMMA || byte === CLOSE_BRACE || byte === CLOSE_BRACKET || byte <= 0x20) break;
+    p++;
+  }
+  if (p === start) throw malformed(`a value expected at byte ${start}`);
+  return p;
+}
+
+function skipSpace(body: Uint8Array, p: number): number {
+  while (p < body.length && body[p] <= 0x20) p++;
+  if (p >= body.length) throw malformed("the response ends early");
+  return p;
+}
+
+function decodeJson(body: Uint8Array, start: number, end: number): unknown {
+  return JSON.parse(new TextDecoder().decode(body.subarray(start, end)));
+}
+
+function grow(array: Uint32Array): Uint32Array {
+  const bigger = new Uint32Array(array.length * 2);
+  bigger.set(array);
+  return bigger;
+}
+
+function malformed(what: string): Error {
+  return new Error(`malformed response from the server: ${what}`);
+}
