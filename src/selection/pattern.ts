@@ -17,7 +17,14 @@ export interface NamePattern {
   text: string;
 }
 
-/** A RethinkDB database or table name, which `--rename` and plain names must be. */
+/**
+ * A RethinkDB database or table name, which both sides of `--rename` must be.
+ *
+ * @example
+ * ```ts
+ * NAME.test("users_0923"); // true
+ * ```
+ */
 export const NAME = /^[A-Za-z0-9_-]+$/;
 const PART = /^[A-Za-z0-9_*?-]+$/;
 
@@ -43,7 +50,14 @@ export function parsePattern(text: string, flag: string): NamePattern {
   return table === undefined ? { db, text } : { db, table, text };
 }
 
-/** True when `text` has a wildcard. */
+/**
+ * True when `text` has a wildcard.
+ *
+ * @example
+ * ```ts
+ * hasWildcard("logs_*"); // true
+ * ```
+ */
 export function hasWildcard(text: string): boolean {
   return text.includes("*") || text.includes("?");
 }
