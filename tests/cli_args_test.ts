@@ -24,6 +24,8 @@ Deno.test("dump options: every official option parses into DumpOptions", async (
       "league",
       "--export",
       "other.hooks_only",
+      "--exclude",
+      "league.tmp_*",
       "--clients",
       "5",
       "--temp-dir",
@@ -44,6 +46,7 @@ Deno.test("dump options: every official option parses into DumpOptions", async (
       file: "out.tar.gz",
       overwrite: true,
       exports: ["league", "other.hooks_only"],
+      excludes: ["league.tmp_*"],
       clients: 5,
       tempDir: "/var/tmp",
       readOutdated: true,
@@ -84,6 +87,13 @@ Deno.test("restore options: every official option parses into RestoreOptions", a
     "league.users",
     "--import",
     "other",
+    "--exclude",
+    "other.tmp_*",
+    "--rename",
+    "league=league_restored",
+    "--rename",
+    "other.hooks_only=staging.hooks_0923",
+    "--dry-run",
     "--clients",
     "4",
     "--temp-dir",
@@ -105,6 +115,9 @@ Deno.test("restore options: every official option parses into RestoreOptions", a
     connect: { host: "db1", port: 28016, user: "admin", password: "", tlsCaFile: undefined },
     archive: "backup.tar.gz",
     imports: ["league.users", "other"],
+    excludes: ["other.tmp_*"],
+    renames: ["league=league_restored", "other.hooks_only=staging.hooks_0923"],
+    dryRun: true,
     clients: 4,
     tempDir: "/var/tmp",
     hardDurability: true,
@@ -117,6 +130,8 @@ Deno.test("restore options: every official option parses into RestoreOptions", a
   });
   const stdin = await parseRestoreArgs(["-"]);
   assert.ok(typeof stdin !== "string" && stdin.archive === "-" && stdin.clients === 8);
+  assert.ok(typeof stdin !== "string" && stdin.dryRun === false);
+  assert.deepEqual(typeof stdin !== "string" && [stdin.excludes, stdin.renames], [[], []]);
 });
 
 Deno.test("bad command lines are one-line usage errors", async () => {
@@ -133,6 +148,19 @@ Deno.test("bad command lines are one-line usage errors", async () => {
     [() => parseRestoreArgs(["a", "b"]), /^restore: one ARCHIVE expected, got 2/],
     [() => parseRestoreArgs(["a", "--shards", "-1"]), /needs a value|positive integer/],
     [() => parseRestoreArgs(["a", "-c", "h:99999"]), /invalid --connect value `h:99999`/],
+    [
+      () => parseRestoreArgs(["a", "--rename", "a"]),
+      /^invalid --rename value `a`: expected FROM=TO/,
+    ],
+    [
+      () => parseRestoreArgs(["a", "--rename", "db=db.table"]),
+      /^invalid --rename value `db=db.table`: rename a DB to a DB or a DB.TABLE to a DB.TABLE$/,
+    ],
+    [() => parseRestoreArgs(["a", "--rename", "l*=x"]), /no wildcards/],
+    [() => parseRestoreArgs(["a", "--rename"]), /option --rename needs a value/],
+    [() => parseRestoreArgs(["a", "-i", "a.b.c"]), /^invalid -i\/--import value `a.b.c`/],
+    [() => parseRestoreArgs(["a", "--exclude", "a b"]), /^invalid --exclude value `a b`/],
+    [() => parseDumpArgs(["--exclude"]), /option --exclude needs a value/],
   ];
   for (const [run, pattern] of cases) {
     await assert.rejects(run, (error: unknown) => {

@@ -59,3 +59,59 @@ Deno.test("planTables names a missing database or table", async () => {
         "table `league.nope` does not exist; check -e (tables of `league`: empty, users)",
   );
 });
+
+Deno.test("planTables: * and ? patterns in either part, never the system database", async () => {
+  assert.deepEqual(await planTables(catalog, ["league.*"]), [
+    { db: "league", table: "empty" },
+    { db: "league", table: "users" },
+  ]);
+  assert.deepEqual(await planTables(catalog, ["*.u?ers", "oth*.hooks_*"]), [
+    { db: "league", table: "users" },
+    { db: "other", table: "hooks_only" },
+  ]);
+  const systemCatalog = {
+    listDatabases: catalog.listDatabases,
+    listTables: () =>
+      Promise.resolve([{ db: "rethinkdb", table: "users" }, { db: "league", table: "users" }]),
+  };
+  assert.deepEqual(await planTables(systemCatalog, ["*"]), [{ db: "league", table: "users" }]);
+  assert.deepEqual(await planTables(systemCatalog, ["*.users"]), [
+    { db: "league", table: "users" },
+  ]);
+});
+
+Deno.test("planTables: a pattern that matches nothing is an error listing what exists", async () => {
+  await assert.rejects(
+    planTables(catalog, ["logs_*"]),
+    (e: Error) =>
+      e instanceof BackupError &&
+      e.message === "no database matches `logs_*`; check -e (databases: emptydb, league, other)",
+  );
+  await assert.rejects(
+    planTables(catalog, ["league.x*"]),
+    (e: Error) =>
+      e.message === "-e `league.x*` matches no table; check -e (tables of `league`: empty, users)",
+  );
+  await assert.rejects(planTables(catalog, ["league.a b"]), UsageError);
+});
+
+Deno.test("planTables: --exclude beats -e; an exclude matching nothing is a warning", async () => {
+  const warnings: string[] = [];
+  const warn = (w: string) => warnings.push(w);
+  assert.deepEqual(await planTables(catalog, ["league"], ["league.users"], warn), [
+    { db: "league", table: "empty" },
+  ]);
+  assert.deepEqual(await planTables(catalog, [], ["league", "*.weird*"], warn), [
+    { db: "other", table: "hooks_only" },
+  ]);
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(await planTables(catalog, ["other"], ["league.*", "nope"], warn), [
+    { db: "other", table: "hooks_only" },
+    { db: "other", table: "weird-name_1" },
+  ]);
+  assert.deepEqual(warnings, [
+    "--exclude `league.*` matches no selected table",
+    "--exclude `nope` matches no selected table",
+  ]);
+  await assert.rejects(planTables(catalog, [], ["a.b.c"]), UsageError);
+});

@@ -31,7 +31,9 @@ Dump options:
                             in the current directory); \`-\` streams it to stdout (implies -q)
       --overwrite-file      replace FILE if it exists
   -e, --export DB[.TABLE]   only this database or table; repeatable (default: every table
-                            of every database except the system database \`rethinkdb\`)
+                            of every database except the system database \`rethinkdb\`);
+                            * and ? are wildcards: -e 'league.*' -e 'logs_2026_*'
+      --exclude DB[.TABLE]  leave this out, after -e; repeatable, wildcards allowed
       --clients N           tables exported at once (default 3)
       --temp-dir DIR        where tables are spooled while read (default: beside FILE)
       --read-outdated       read with read_mode "outdated" (faster, may be stale)
@@ -44,6 +46,7 @@ const DUMP_OPTIONS = {
   file: { type: "string", short: "f" },
   "overwrite-file": { type: "boolean" },
   export: { type: "string", short: "e", multiple: true },
+  exclude: { type: "string", multiple: true },
   clients: { type: "string" },
   "temp-dir": { type: "string" },
   "read-outdated": { type: "boolean" },
@@ -68,6 +71,7 @@ export async function parseDumpArgs(args: string[]): Promise<DumpOptions | "help
     file,
     overwrite: values["overwrite-file"] === true,
     exports: stringList(values, "export"),
+    excludes: stringList(values, "exclude"),
     clients: positiveInteger(values, "clients", 3),
     tempDir: values["temp-dir"] === undefined ? undefined : String(values["temp-dir"]),
     readOutdated: values["read-outdated"] === true,

@@ -18,8 +18,10 @@ export interface DumpOptions {
   file?: string;
   /** Replace an existing output file (`--overwrite-file`). */
   overwrite?: boolean;
-  /** `-e` selections, `DB` or `DB.TABLE`; empty means every table of every user database. */
+  /** `-e` selections, `DB` or `DB.TABLE` (`*` / `?` wildcards); empty means every table of every user database. */
   exports?: string[];
+  /** `--exclude` patterns, `DB` or `DB.TABLE` with `*` / `?`; they win over `exports`. */
+  excludes?: string[];
   /** Tables exported at once (`--clients`, default 3). */
   clients?: number;
   /**

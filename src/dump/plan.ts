@@ -1,17 +1,25 @@
 /**
- * Which tables a dump exports: the `-e DB` / `-e DB.TABLE` selections resolved against the
- * server, checked before anything is written.
+ * Which tables a dump exports: the `-e DB[.TABLE]` selections (with `*` / `?` wildcards) and
+ * `--exclude` patterns resolved against the server, checked before anything is written.
  *
  * @module
  */
 
 import type { TableName } from "../connection/driver.ts";
 import { BackupError, UsageError } from "../errors.ts";
+import { filterTables } from "../selection/filter.ts";
+import {
+  globMatches,
+  hasWildcard,
+  type NamePattern,
+  parsePattern,
+  patternMatches,
+} from "../selection/pattern.ts";
 
 /** The system database; the official tool refuses to dump it, and so do we. */
 export const SYSTEM_DB = "rethinkdb";
 
-/** One `-e` value, parsed: a whole database, or one table of it. */
+/** One `-e` value, parsed: a whole database, or one table of it; `*` and `?` are wildcards. */
 export interface Selection {
   db: string;
   /** Absent for a whole database. */
@@ -26,74 +34,94 @@ export interface Catalog {
 
 /**
  * Parses one `-e` value. Database and table names cannot contain `.`, so the first `.`
- * separates them.
+ * separates them. `*` and `?` are wildcards in either part.
  *
  * @example
  * ```ts
  * parseSelection("league"); // { db: "league" }
  * parseSelection("league.users"); // { db: "league", table: "users" }
+ * parseSelection("logs_*"); // { db: "logs_*" }
  * ```
  */
-export function parseSelection(text: string): Selection {
+export function parseSelection(text: string, flag = "-e"): Selection {
   const dot = text.indexOf(".");
   const db = dot < 0 ? text : text.slice(0, dot);
   const table = dot < 0 ? undefined : text.slice(dot + 1);
   if (db === "" || table === "") {
-    throw new UsageError(`-e \`${text}\`: expected DB or DB.TABLE`);
+    throw new UsageError(`${flag} \`${text}\`: expected DB or DB.TABLE`);
   }
-  if (db === SYSTEM_DB) {
+  if (db === SYSTEM_DB && flag === "-e") {
     throw new UsageError(
       `-e \`${text}\`: the system database \`${SYSTEM_DB}\` cannot be dumped; name user databases or tables`,
     );
   }
-  return table === undefined ? { db } : { db, table };
+  const { db: d, table: t } = parsePattern(text, flag);
+  return t === undefined ? { db: d } : { db: d, table: t };
 }
 
 /**
  * The tables to export, sorted by database then table, each once. With no selections: every
- * table of every user database. A selected database or table that does not exist is an error.
+ * table of every user database. `excludes` (`--exclude`) then remove tables, and win over
+ * selections. A selected database, table or pattern that matches nothing is an error; an
+ * exclude that matches nothing is passed to `warn`. The system database is never selected,
+ * not even by `*`.
  *
  * @example
  * ```ts
- * const tables = await planTables(conn, ["league", "other.hooks_only"]);
+ * const tables = await planTables(conn, ["league", "other.hooks_*"], ["league.tmp_*"]);
  * // [{ db: "league", table: "empty" }, …, { db: "other", table: "hooks_only" }]
  * ```
  */
-export async function planTables(catalog: Catalog, exports: string[] = []): Promise<TableName[]> {
+export async function planTables(
+  catalog: Catalog,
+  exports: string[] = [],
+  excludes: string[] = [],
+  warn: (message: string) => void = () => {},
+): Promise<TableName[]> {
   // Parse every value first so a typo is reported without a round trip to the server.
-  const selections = exports.map(parseSelection);
-  const all = await catalog.listTables();
-  const chosen = new Map<string, TableName>();
-  const add = (name: TableName) => chosen.set(`${name.db}.${name.table}`, name);
-  if (selections.length === 0) {
-    all.forEach(add);
-  } else {
-    const databases = new Set(await catalog.listDatabases());
-    const known = new Set(all.map((t) => `${t.db}.${t.table}`));
-    for (const selection of selections) {
-      if (!databases.has(selection.db)) {
-        throw new BackupError(
-          `database \`${selection.db}\` does not exist; check -e (databases: ${
-            listNames([...databases].filter((db) => db !== SYSTEM_DB))
-          })`,
-        );
-      }
-      if (selection.table === undefined) {
-        all.filter((t) => t.db === selection.db).forEach(add);
-      } else if (known.has(`${selection.db}.${selection.table}`)) {
-        add({ db: selection.db, table: selection.table });
-      } else {
-        throw new BackupError(
-          `table \`${selection.db}.${selection.table}\` does not exist; check -e (tables of \`${selection.db}\`: ${
-            listNames(all.filter((t) => t.db === selection.db).map((t) => t.table))
-          })`,
-        );
-      }
-    }
+  const includes = exports.map((text) => ({ ...parseSelection(text), text }));
+  const exclusions = excludes.map((text) => parsePattern(text, "--exclude"));
+  const all = (await catalog.listTables()).filter((t) => t.db !== SYSTEM_DB);
+  if (includes.length > 0) {
+    const databases = (await catalog.listDatabases()).filter((db) => db !== SYSTEM_DB);
+    for (const selection of includes) checkSelection(selection, databases, all);
   }
+  const result = filterTables(all, includes, exclusions);
+  for (const pattern of result.unmatchedExcludes) {
+    warn(`--exclude \`${pattern.text}\` matches no selected table`);
+  }
+  const chosen = new Map<string, TableName>();
+  for (const t of result.tables) chosen.set(`${t.db}.${t.table}`, { db: t.db, table: t.table });
   return [...chosen.values()].sort(compareTables);
 }
 
+/** Throws when `selection` names or matches nothing on the server. */
+function checkSelection(
+  selection: NamePattern,
+  databases: string[],
+  all: TableName[],
+): void {
+  const dbs = databases.filter((db) => globMatches(selection.db, db));
+  if (dbs.length === 0) {
+    throw new BackupError(
+      `${hasWildcard(selection.db) ? "no database matches" : "database"} \`${selection.db}\`${
+        hasWildcard(selection.db) ? "" : " does not exist"
+      }; check -e (databases: ${listNames(databases)})`,
+    );
+  }
+  // An existing database without tables is a valid (empty) selection, as before.
+  if (selection.table === undefined) return;
+  if (all.some((t) => patternMatches(selection, t.db, t.table))) return;
+  const tablesOf = all.filter((t) => dbs.includes(t.db));
+  const names = dbs.length === 1
+    ? `tables of \`${dbs[0]}\`: ${listNames(tablesOf.map((t) => t.table))}`
+    : `tables: ${listNames(tablesOf.map((t) => `${t.db}.${t.table}`))}`;
+  throw new BackupError(
+    hasWildcard(selection.text)
+      ? `-e \`${selection.text}\` matches no table; check -e (${names})`
+      : `table \`${selection.db}.${selection.table}\` does not exist; check -e (${names})`,
+  );
+}
 function compareTables(a: TableName, b: TableName): number {
   return a.db < b.db ? -1 : a.db > b.db ? 1 : a.table < b.table ? -1 : a.table > b.table ? 1 : 0;
 }

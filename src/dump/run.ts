@@ -72,7 +72,10 @@ export async function dump(options: DumpOptions): Promise<DumpSummary> {
   signal.addEventListener("abort", abortArchive, { once: true });
   try {
     first = await abortable(connect(options.connect), signal, (conn) => conn.close());
-    const tables = await abortable(planTables(first, options.exports), signal);
+    const tables = await abortable(
+      planTables(first, options.exports, options.excludes, (w) => progress.warn(w)),
+      signal,
+    );
     spoolDir = await makeSpoolDir(options.tempDir ?? (toStdout ? undefined : dirname(target)));
     signal.throwIfAborted();
     output = toStdout

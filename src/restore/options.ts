@@ -13,8 +13,14 @@ export interface RestoreOptions {
   connect: ConnectOptions;
   /** Archive path, or `-` for stdin. */
   archive: string;
-  /** `-i` selections, `DB` or `DB.TABLE`; empty means everything in the archive. */
+  /** `-i` selections, `DB` or `DB.TABLE` (`*` / `?` wildcards); empty means everything in the archive. */
   imports?: string[];
+  /** `--exclude` patterns, `DB` or `DB.TABLE` with `*` / `?`; they win over `imports`. */
+  excludes?: string[];
+  /** `--rename FROM=TO` values (`DB=DB` or `DB.TABLE=DB.TABLE`); parse with `parseRenames`. */
+  renames?: string[];
+  /** Only report what would be done (`--dry-run`); see `planRestore` / `formatPlan`. */
+  dryRun?: boolean;
   /** Concurrent insert connections (`--clients`, default 8). */
   clients?: number;
   /** Directory for entries that must wait for their `.info` (`--temp-dir`). */

@@ -1,50 +1,57 @@
 /**
- * `-i DB|DB.TABLE` selections: which tables of the archive to restore.
+ * `-i DB|DB.TABLE` selections and `--exclude` patterns: which tables of the archive to restore.
+ * `*` and `?` are wildcards in either part.
  *
  * @module
  */
 
-import { UsageError } from "../errors.ts";
+import { type NamePattern, parsePattern, patternMatches } from "../selection/pattern.ts";
 
-/** A parsed `-i` value. */
-export interface Selection {
-  db: string;
-  /** Absent for a whole database. */
-  table?: string;
-  /** The text as given, for messages. */
-  text: string;
-}
+/** A parsed `-i` (or `--exclude`) value. */
+export type Selection = NamePattern;
 
 /**
- * Parses `-i` values (`DB` or `DB.TABLE`; RethinkDB names cannot contain dots).
+ * Parses `-i` values (`DB` or `DB.TABLE`, with `*` / `?`; RethinkDB names cannot contain dots).
  *
  * @example
  * ```ts
- * parseSelections(["league", "other.hooks_only"]);
+ * parseSelections(["league", "other.hooks_*"]);
  * ```
  */
-export function parseSelections(values: string[]): Selection[] {
-  return values.map((text) => {
-    const [db, table, extra] = text.split(".");
-    if (!db || table === "" || extra !== undefined) {
-      throw new UsageError(`invalid -i/--import value \`${text}\`; expected DB or DB.TABLE`);
-    }
-    return table === undefined ? { db, text } : { db, table, text };
-  });
+export function parseSelections(values: string[], flag = "-i/--import"): Selection[] {
+  return values.map((text) => parsePattern(text, flag));
 }
 
-/** True when no selection was given, or one covers `db.table`. */
-export function isSelected(selections: Selection[], db: string, table: string): boolean {
+/**
+ * True when `db.table` is covered by a selection (or none was given) and by no exclude.
+ *
+ * @example
+ * ```ts
+ * isSelected(parseSelections(["*.users"]), "league", "users"); // true
+ * ```
+ */
+export function isSelected(
+  selections: Selection[],
+  db: string,
+  table: string,
+  excludes: Selection[] = [],
+): boolean {
+  if (excludes.some((p) => patternMatches(p, db, table))) return false;
   if (selections.length === 0) return true;
-  return selections.some((s) => s.db === db && (s.table === undefined || s.table === table));
+  return selections.some((s) => patternMatches(s, db, table));
 }
 
-/** The selections that match none of the archive's tables. */
+/**
+ * The selections that match none of the archive's tables.
+ *
+ * @example
+ * ```ts
+ * unmatchedSelections(parseSelections(["nope"]), [{ db: "league", table: "users" }]); // [nope]
+ * ```
+ */
 export function unmatchedSelections(
   selections: Selection[],
   tables: { db: string; table: string }[],
 ): Selection[] {
-  return selections.filter((s) =>
-    !tables.some((t) => t.db === s.db && (s.table === undefined || s.table === t.table))
-  );
+  return selections.filter((s) => !tables.some((t) => patternMatches(s, t.db, t.table)));
 }
