@@ -88,7 +88,8 @@ Deno.test("connection: readTableRaw returns every document as stored, in order, 
       return { docs, batches };
     };
     const all = await read();
-    assert.ok(all.batches >= 5, `several batches, got ${all.batches}`);
+    // Boundaries are the server's choice; a partial batch must be continued to the end.
+    assert.ok(all.batches >= 2, `a partial batch and its continuation, got ${all.batches}`);
     assert.deepEqual(all.docs.map((d) => JSON.parse(d).k), texts.map((_, i) => i));
     // Escapes and raw UTF-8 arrive untouched (-0.0 is covered by the recorded frames).
     assert.ok(all.docs[7].includes('"s":"q\\"\\\\ é 7"'), all.docs[7]);
