@@ -8,6 +8,7 @@
  */
 
 import type { Document } from "../connection/driver.ts";
+import type { RawBatch } from "../connection/raw_batch.ts";
 import { ArchiveError } from "./errors.ts";
 
 const textEncoder = new TextEncoder();
@@ -73,6 +74,41 @@ export class DocumentsEncoder {
     const bytes = textEncoder.encode(text);
     this.bytes += bytes.length;
     return bytes;
+  }
+
+  /**
+   * Encodes a batch exactly as the server sent it: each document's bytes are copied from the
+   * response frame untouched (one copy, no parsing), each on its own line.
+   *
+   * @example
+   * ```ts
+   * import { DocumentsEncoder } from "./documents.ts";
+   *
+   * const frame = new TextEncoder().encode('{"t":2,"r":[{"id":-0.0}],"n":[]}');
+   * const batch = { frame, starts: Uint32Array.of(12), ends: Uint32Array.of(23), count: 1, lastKey: 0 };
+   * const encoder = new DocumentsEncoder();
+   * encoder.begin();
+   * new TextDecoder().decode(encoder.encodeRaw(batch)); // "\n{"id":-0.0}"
+   * ```
+   */
+  encodeRaw(batch: RawBatch): Uint8Array {
+    const { frame, starts, ends, count } = batch;
+    if (count === 0) return new Uint8Array(0);
+    let size = 0;
+    for (let i = 0; i < count; i++) size += ends[i] - starts[i];
+    // "\n" before the first document of the entry, ",\n" before every other one.
+    size += 2 * count - (this.documents === 0 ? 1 : 0);
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      if (this.documents + i > 0) out[at++] = 0x2c;
+      out[at++] = 0x0a;
+      out.set(frame.subarray(starts[i], ends[i]), at);
+      at += ends[i] - starts[i];
+    }
+    this.documents += count;
+    this.bytes += size;
+    return out;
   }
 
   /**

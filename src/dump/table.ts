@@ -124,7 +124,7 @@ async function readDocuments(
   while (true) {
     try {
       const conn = await link.connection();
-      const batches = conn.readTable(name.db, name.table, {
+      const batches = conn.readTableRaw(name.db, name.table, {
         primaryKey,
         after: started ? after : undefined,
         readOutdated: job.readOutdated,
@@ -132,14 +132,14 @@ async function readDocuments(
       });
       for await (const batch of batches) {
         job.signal.throwIfAborted();
-        if (batch.length === 0) continue;
-        const bytes = encoder.encode(batch);
+        if (batch.count === 0) continue;
+        const bytes = encoder.encodeRaw(batch);
         await spool.write(bytes);
-        documents += batch.length;
+        documents += batch.count;
         // The resume point moves only once the batch is safely in the spool.
-        after = batch[batch.length - 1][primaryKey];
+        after = batch.lastKey;
         started = true;
-        job.progress.add(label, batch.length, bytes.byteLength);
+        job.progress.add(label, batch.count, bytes.byteLength);
         link.succeeded();
       }
       break;
