@@ -8,7 +8,14 @@
 
 import type { IndexStatus, TableInfo, TableName, WriteHook } from "../connection/driver.ts";
 import { DocumentsEncoder } from "../archive/documents.ts";
-import { encodeInfo } from "../archive/table_info.ts";
+import {
+  type BackupRecord,
+  encodeInfo,
+  savedConfigFromTableConfig,
+} from "../archive/table_info.ts";
+import { ServerError } from "../connection/driver.ts";
+import { VERSION } from "../version.ts";
+import { createHash, type Hash } from "node:crypto";
 import { entryPath } from "../archive/layout.ts";
 import type { ArchiveWriter } from "../archive/tar_writer.ts";
 import type { Progress } from "../progress/progress.ts";
@@ -46,6 +53,8 @@ interface TableMeta {
   info: TableInfo;
   indexes: IndexStatus[];
   writeHook: WriteHook | null;
+  /** `table.config()`, or undefined when the user may not read it. */
+  config: unknown;
 }
 
 let spoolCounter = 0;
@@ -72,16 +81,41 @@ export async function exportTable(
     info: await conn.tableInfo(db, table),
     indexes: await conn.indexStatus(db, table),
     writeHook: await conn.writeHook(db, table),
+    config: await conn.tableConfig(db, table).catch((error) => {
+      // A user without config permission still gets a complete dump, just without it.
+      if (error instanceof ServerError) return undefined;
+      throw error;
+    }),
   }), `reading the metadata of ${label}`);
   const estimate = (meta.info.doc_count_estimates ?? []).reduce((a, b) => a + b, 0);
   job.progress.startTable(label, estimate);
   // Spool files are numbered: table names may hold characters a file system dislikes.
   const spool = new Spool(`${job.spoolDir}/${++spoolCounter}.json`, job.spoolMemoryBytes);
   try {
-    const documents = await readDocuments(job, link, name, meta.info.primary_key, spool, label);
+    const readStarted = new Date();
+    const hash = createHash("sha256");
+    const documents = await readDocuments(
+      job,
+      link,
+      name,
+      meta.info.primary_key,
+      { spool, hash },
+      label,
+    );
     await spool.finish();
     job.signal.throwIfAborted();
-    const info = encodeInfo(meta.info, meta.indexes, meta.writeHook);
+    const record: BackupRecord = {
+      tool: "rethinkdb-backup",
+      version: VERSION,
+      documents,
+      json_bytes: spool.size,
+      json_sha256: hash.digest("hex"),
+      read_started: readStarted.toISOString(),
+      read_ended: new Date().toISOString(),
+    };
+    const config = savedConfigFromTableConfig(meta.config);
+    if (config) record.config = config;
+    const info = encodeInfo(meta.info, meta.indexes, meta.writeHook, record);
     // Queued back to back, so a table's `.info` directly precedes its `.json`.
     const infoAdded = job.archive.addEntry(
       entryPath(job.top, db, table, "info"),
@@ -113,11 +147,16 @@ async function readDocuments(
   link: Link,
   name: TableName,
   primaryKey: string,
-  spool: Spool,
+  out: { spool: Spool; hash: Hash },
   label: string,
 ): Promise<number> {
+  // The hash sees exactly the bytes of the `.json` entry, for the `.info` record.
+  const write = (bytes: Uint8Array) => {
+    out.hash.update(bytes);
+    return out.spool.write(bytes);
+  };
   const encoder = new DocumentsEncoder();
-  await spool.write(encoder.begin());
+  await write(encoder.begin());
   let documents = 0;
   let after: unknown = undefined;
   let started = false;
@@ -134,7 +173,7 @@ async function readDocuments(
         job.signal.throwIfAborted();
         if (batch.count === 0) continue;
         const bytes = encoder.encodeRaw(batch);
-        await spool.write(bytes);
+        await write(bytes);
         documents += batch.count;
         // The resume point moves only once the batch is safely in the spool.
         after = batch.lastKey;
@@ -147,6 +186,6 @@ async function readDocuments(
       await link.recover(error, `reading ${label}`);
     }
   }
-  await spool.write(encoder.end());
+  await write(encoder.end());
   return documents;
 }
