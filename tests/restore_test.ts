@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { r } from "npm:rethinkdb-ts@3.0.0";
 import { ArchiveWriter } from "../src/archive/mod.ts";
 import { BackupError } from "../src/errors.ts";
-import { restore } from "../src/restore/run.ts";
-import type { RestoreOptions } from "../src/restore/options.ts";
+import { restore, type RestoreInput } from "../src/restore/run.ts";
+import type { RestoreOptions, RestoreSummary } from "../src/restore/options.ts";
 import { readOfficialArchive, seedOfficialData } from "./support/seed.ts";
 import { specDir } from "./support/shared.ts";
 import { faultsSkipReason, type TestTarget, testTarget } from "./support/target.ts";
@@ -18,7 +18,10 @@ const expected = JSON.parse(
   await Deno.readTextFile(new URL("official-dumps/expected.json", specDir())),
 );
 
-function options(target: TestTarget, extra: Partial<RestoreOptions>): RestoreOptions {
+function options(
+  target: TestTarget,
+  extra: Partial<RestoreOptions & RestoreInput>,
+): RestoreOptions & RestoreInput {
   return {
     connect: { host: target.host, port: target.port, password: target.password },
     archive: FULL,
@@ -225,23 +228,34 @@ Deno.test("restore: malformed archives are rejected with a clear message, nothin
     const conn = await target.connect();
     assert.ok(!(await r.dbList().run(conn)).includes(db), "nothing was created");
 
-    // Invalid JSON is found while streaming: named with its byte offset, the table incomplete.
+    // Invalid JSON in a file archive is found by the pre-scan: nothing is written.
     const bad = await archiveOf([
       [`${top}/${db}/a.info`, INFO("a")],
       [`${top}/${db}/a.json`, '[\n{"id": 1},\n{"id": tru}\n]\n'],
     ]);
-    const error = await restore(options(target, { archive: bad })).catch((e) => e);
+    const refused = await restore(options(target, { archive: bad })).catch((e) => e);
+    assert.ok(refused instanceof BackupError);
+    assert.match(
+      refused.message,
+      /damaged table: rj_[0-9a-f]+\.a; rethinkdb_dump_[^/]+\/rj_[0-9a-f]+\/a\.json: invalid JSON at byte 23: unexpected '}'.*nothing was written/,
+    );
+    assert.ok(!(await r.dbList().run(conn)).includes(db), "nothing was created");
+    // From stdin it can only be found while streaming: named with its byte offset, the table
+    // reported as written in part.
+    const error = await restore(options(target, {
+      archive: "-",
+      input: (await Deno.open(bad)).readable,
+    })).catch((e) => e);
     await Deno.remove(bad);
     assert.ok(error instanceof BackupError);
     assert.match(
       error.message,
       /^rethinkdb_dump_[^/]+\/rj_[0-9a-f]+\/a\.json: invalid JSON at byte 23: unexpected '}'/,
     );
-    assert.deepEqual(
-      (error as unknown as { restoreSummary: { incompleteTables: string[] } }).restoreSummary
-        .incompleteTables,
-      [`${db}.a`],
-    );
+    const stopped = (error as unknown as {
+      restoreSummary: { incompleteTables: string[]; notStarted: string[] };
+    }).restoreSummary;
+    assert.deepEqual([...stopped.incompleteTables, ...stopped.notStarted], [`${db}.a`]);
 
     // Truncated gzip.
     const whole = await Deno.readFile(USERS);
@@ -313,12 +327,19 @@ Deno.test({
         error.message,
         /^restoring [a-z_-]+\.[a-z_1-]+: .*lost contact with primary replica/,
       );
-      const summary =
-        (error as unknown as { restoreSummary: { incompleteTables: string[]; tables: number } })
-          .restoreSummary;
+      const summary = (error as unknown as { restoreSummary: RestoreSummary }).restoreSummary;
       assert.ok(summary.incompleteTables.length > 0);
-      assert.ok(summary.incompleteTables.includes(error.message.match(/^restoring (\S+):/)![1]));
-      assert.equal(summary.tables + summary.incompleteTables.length, 6);
+      const failed = error.message.match(/^restoring (\S+):/)![1];
+      assert.ok(summary.incompleteTables.includes(failed));
+      // Every table is accounted for exactly once: complete, written in part, or not started.
+      assert.equal(
+        summary.tables + summary.incompleteTables.length + summary.notStarted.length,
+        6,
+      );
+      // Two inserts were acknowledged before the third failed: their documents are counted.
+      const acknowledged = Object.values(summary.documentsByTable).reduce((a, b) => a + b, 0);
+      assert.equal(summary.documents, acknowledged);
+      assert.ok(summary.documents > 0, `${summary.documents} documents counted`);
     } finally {
       target.server?.faults.reset();
       await target.cleanup();

@@ -127,11 +127,6 @@ export async function runRestoreCommand(
     context.print(lines.join("\n"));
     return exitCode;
   }
-  // TODO(lead): remove once run.ts restores through planRestore (target names, excludes);
-  // until then a real run would ignore these options and write under the archive's names.
-  if ((options.renames?.length ?? 0) > 0 || (options.excludes?.length ?? 0) > 0) {
-    throw new UsageError("restore: --rename and --exclude work only with --dry-run in this build");
-  }
   const summary = await restore({ ...options, signal: context.signal });
   if (!options.progress?.quiet) context.printError(describeRestore(summary));
   return 0;
@@ -142,7 +137,7 @@ export async function runRestoreCommand(
  *
  * @example
  * ```ts
- * describeRestore({ documents: 10, tables: 1, indexes: 0, writeHooks: 0, seconds: 1.5, incompleteTables: [] });
+ * describeRestore({ documents: 10, tables: 1, indexes: 0, writeHooks: 0, seconds: 1.5, incompleteTables: [], notStarted: [], documentsByTable: {} });
  * ```
  */
 export function describeRestore(summary: RestoreSummary): string {

@@ -246,8 +246,10 @@ export interface TableConfig {
 
 /** Changes accepted by {@link Connection.updateTableConfig}. */
 export interface TableConfigChanges {
-  durability?: "hard" | "soft";
-  write_acks?: "majority" | "single";
+  /** `"hard"` or `"soft"`; the server validates it. */
+  durability?: string;
+  /** `"majority"` or `"single"` as saved from `config()`; the server validates it. */
+  write_acks?: unknown;
 }
 
 /**

@@ -8,7 +8,8 @@
 import { connect } from "../connection/driver.ts";
 import type { RestoreOptions } from "./options.ts";
 import { dryRunExitCode, formatPlan, planRestore } from "./plan.ts";
-import { openArchive, scanArchive } from "./source.ts";
+import { prescanArchive } from "../inspect/prescan.ts";
+import { openArchive } from "./source.ts";
 
 /**
  * Plans the restore `options` describe and returns the report lines and the exit code a
@@ -22,7 +23,7 @@ import { openArchive, scanArchive } from "./source.ts";
 export async function dryRunRestore(
   options: RestoreOptions & { input?: ReadableStream<Uint8Array> },
 ): Promise<{ lines: string[]; exitCode: 0 | 1 }> {
-  const catalog = await scanArchive(await openArchive(options.archive, options.input));
+  const catalog = await prescanArchive(await openArchive(options.archive, options.input));
   const conn = await connect(options.connect);
   let existing: Set<string>;
   try {
@@ -32,7 +33,12 @@ export async function dryRunRestore(
   }
   const tables = [...catalog.infos].map(([name, meta]) => {
     const dot = name.indexOf(".");
-    return { db: name.slice(0, dot), table: name.slice(dot + 1), meta };
+    return {
+      db: name.slice(0, dot),
+      table: name.slice(dot + 1),
+      meta,
+      documents: catalog.archive.tables.get(name)?.observed?.documents,
+    };
   });
   const plan = planRestore({
     tables,
@@ -43,5 +49,7 @@ export async function dryRunRestore(
     force: options.force,
   });
   plan.warnings.unshift(...catalog.warnings);
+  // A damaged archive would stop the real run before it writes anything.
+  plan.refusals.push(...catalog.problems);
   return { lines: formatPlan(plan), exitCode: dryRunExitCode(plan) };
 }

@@ -55,6 +55,10 @@ export interface RestoreSummary {
   writeHooks: number;
   /** Wall-clock seconds. */
   seconds: number;
-  /** `db.table` names whose data, indexes or hook were not all restored. */
+  /** Target `db.table` names written in part: data started, but not everything in. */
   incompleteTables: string[];
+  /** Planned target tables with no document written (some may have been created empty). */
+  notStarted: string[];
+  /** Documents the server acknowledged per target `db.table`, incomplete tables included. */
+  documentsByTable: Record<string, number>;
 }

@@ -34,6 +34,21 @@ const TABLES: SystemTable[] = [
     name: "table_config",
     primaryKey: "id",
     rows: (store) => byId(store.allTables().map((t) => tableConfig(t, store.server.name))),
+    // Only the settings a restore re-applies; shards and replicas need a reconfigure.
+    update: (store, key, patch) => {
+      const table = store.tableById(String(key));
+      if (table === undefined) return false;
+      let changed = false;
+      if (patch.durability === "hard" || patch.durability === "soft") {
+        changed ||= table.durability !== patch.durability;
+        table.durability = patch.durability;
+      }
+      if (patch.write_acks === "majority" || patch.write_acks === "single") {
+        changed ||= table.writeAcks !== patch.write_acks;
+        table.writeAcks = patch.write_acks;
+      }
+      return changed;
+    },
   },
   {
     name: "table_status",

@@ -9,7 +9,7 @@ import type { DatumObject } from "../datum.ts";
 import { logicError, ReqlRuntimeError } from "../errors.ts";
 import type { Evaluator, Registry, TermCall } from "../evaluator.ts";
 import { TermType } from "../proto.ts";
-import { DbValue, TableValue, typeName, type Value } from "../values.ts";
+import { DbValue, SingleSelection, TableValue, typeName, type Value } from "../values.ts";
 import { systemTable, systemTableNames } from "../system_tables.ts";
 import { dbConfig, tableConfig, tableStatus } from "../../store/describe.ts";
 import { missingDb, SYSTEM_DB } from "../../store/store.ts";
@@ -178,7 +178,15 @@ export function registerAdmin(reg: Registry): void {
           "Database `rethinkdb` is special; you can't configure the tables in it.",
         );
       }
-      return tableConfig(user, call.ctx.store.server.name);
+      // As on the real server: a single selection of `rethinkdb.table_config`, so that
+      // `config().update(...)` works.
+      const config = tableConfig(user, call.ctx.store.server.name);
+      const system = systemTable("table_config")!;
+      return new SingleSelection(
+        new TableValue("rethinkdb", "table_config", system),
+        user.id,
+        config,
+      );
     },
   });
   reg.set(TermType.STATUS, {
