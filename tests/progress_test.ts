@@ -20,7 +20,7 @@ Deno.test("progress line: totals, per-table share, tables done", () => {
   const line = progress.line();
   progress.stop();
   assert.match(line, /^dump: 250\/1,000 docs \| 1\.0 KiB \| /);
-  assert.match(line, /tables 1\/2/);
+  assert.match(line, /tables 1\/2 \(1 in flight\)/);
   assert.match(line, /league\.users 250 \(25%\)/);
 });
 

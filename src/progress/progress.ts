@@ -127,11 +127,12 @@ export class Progress {
     const seconds = (performance.now() - this.#started) / 1000;
     const rate = seconds > 0 ? documents / seconds : 0;
     const done = [...this.#tables.values()].filter((s) => s.done).length;
+    const inFlight = this.#tables.size - done;
     const parts = [
       `${this.#verb}: ${formatCount(documents)}${estimate ? `/${formatCount(estimate)}` : ""} docs`,
       formatBytes(bytes),
       `${formatCount(Math.round(rate))} docs/s`,
-      `tables ${done}/${this.#tables.size}`,
+      `tables ${done}/${this.#tables.size}${inFlight > 0 ? ` (${inFlight} in flight)` : ""}`,
     ];
     if (rate > 0 && estimate > documents) {
       parts.push(`ETA ${formatDuration((estimate - documents) / rate)}`);

@@ -160,7 +160,9 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
       const target = nameOf(entry.target);
       const { db, table } = entry.target;
       if (!options.noSecondaryIndexes) {
-        counts.indexes += await restoreIndexes(control, db, table, entry.meta);
+        // Read the count after the await: tables finish concurrently.
+        const created = await restoreIndexes(control, db, table, entry.meta);
+        counts.indexes += created;
       }
       if (entry.meta.writeHook) {
         await control.setWriteHook(db, table, entry.meta.writeHook.function);

@@ -3,6 +3,7 @@
  *
  * ```sh
  * deno run -A tests/server/main.ts --port 28015 [--host 127.0.0.1] [--password-file F] [--server-name N]
+ *   [--table-create-ms MS] [--index-wait-ms MS]
  * ```
  *
  * Prints `listening HOST:PORT` once ready and runs until SIGINT or SIGTERM.
@@ -20,6 +21,8 @@ const { values } = parseArgs({
     host: { type: "string", default: "127.0.0.1" },
     "password-file": { type: "string" },
     "server-name": { type: "string" },
+    "table-create-ms": { type: "string", default: "0" },
+    "index-wait-ms": { type: "string", default: "0" },
   },
 });
 
@@ -33,6 +36,10 @@ const server = await startTestServer({
   port: Number(values.port),
   password,
   serverName: values["server-name"],
+  latency: {
+    tableCreateMs: Number(values["table-create-ms"]),
+    indexWaitMs: Number(values["index-wait-ms"]),
+  },
 });
 console.log(`listening ${server.host}:${server.port}`);
 

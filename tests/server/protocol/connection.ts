@@ -38,6 +38,8 @@ export interface ServerContext {
   readonly faults: Faults;
   /** Receives every query when the server records them. */
   readonly record?: (query: QueryRecord) => void;
+  /** Modelled server latency (ms) of a query, by its root term type; 0 when off. */
+  readonly latencyOf?: (termType: number | undefined) => number;
 }
 
 interface OpenCursor {
@@ -183,7 +185,9 @@ export class Connection {
     const noreply = optargs.noreply === true;
     const faults = this.server.faults;
     const failure = faults.takeFailure(info);
-    const delay = faults.takeDelay(info);
+    // Modelled latency and injected delays both hold the answer back; other queries on the
+    // same connection go on meanwhile, so concurrent calls overlap as on a real server.
+    const delay = faults.takeDelay(info) + (this.server.latencyOf?.(info.termType) ?? 0);
     if (delay > 0) await sleep(delay);
     if (failure !== undefined) {
       if (!noreply) this.#respond(token, injectedResponse(failure));

@@ -1,0 +1,62 @@
+/**
+ * Restoring many small tables overlaps their creation, as it must on a real server where a
+ * `tableCreate` takes about 270 ms: the in-process server models that latency, and the test
+ * counts how many creations were in flight at once (not wall-clock time).
+ */
+import assert from "node:assert/strict";
+import { r } from "npm:rethinkdb-ts@3.0.0";
+import { dump } from "../src/dump/run.ts";
+import { restore } from "../src/restore/run.ts";
+import { inProcessTarget } from "./support/target.ts";
+
+const TABLE_CREATE = 60;
+
+Deno.test("restore: many small tables are created concurrently and all restored", async () => {
+  const latencyMs = 150;
+  const target = await inProcessTarget({ latency: { tableCreateMs: latencyMs, indexWaitMs: 30 } });
+  const dir = await Deno.makeTempDir();
+  try {
+    const connect = { host: target.host, port: target.port, password: target.password };
+    const db = target.uniqueDb("many");
+    const conn = await target.connect();
+    await r.dbCreate(db).run(conn);
+    const names = Array.from({ length: 24 }, (_, i) => `t${String(i).padStart(2, "0")}`);
+    await Promise.all(names.map(async (name, i) => {
+      await r.db(db).tableCreate(name).run(conn);
+      await r.db(db).table(name).insert(
+        Array.from({ length: 5 }, (_, k) => ({ id: k, tag: `v${k % 2}` })),
+      ).run(conn);
+      if (i % 3 === 0) await r.db(db).table(name).indexCreate("tag").run(conn);
+    }));
+    const file = `${dir}/many.tar.gz`;
+    await dump({ connect, file, exports: [db], progress: { quiet: true } });
+
+    const starts: number[] = [];
+    target.server!.faults.delayResponses(0, (query) => {
+      if (query.termType === TABLE_CREATE) starts.push(performance.now());
+      return false;
+    });
+    const copy = target.uniqueDb("many_copy");
+    const summary = await restore({
+      connect,
+      archive: file,
+      renames: [`${db}=${copy}`],
+      progress: { quiet: true },
+    });
+    assert.equal(summary.tables, names.length);
+    assert.equal(summary.documents, names.length * 5);
+    assert.equal(summary.indexes, 8);
+    assert.deepEqual((await r.db(copy).tableList().run(conn)).sort(), names);
+
+    // Creations whose modelled latency windows overlap were in flight together.
+    const inFlight = Math.max(
+      ...starts.map((t) => starts.filter((s) => s >= t && s < t + latencyMs).length),
+    );
+    assert.equal(starts.length, names.length);
+    assert.ok(inFlight >= 8, `at most ${inFlight} table creations in flight at once`);
+  } finally {
+    target.server?.faults.reset();
+    await target.cleanup();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
