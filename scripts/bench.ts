@@ -1,19 +1,24 @@
 /**
- * `deno task bench [--docs N ...]`: dump and restore speed and memory against the test server
- * running in its own process, with baselines measured in the same run:
+ * `deno task bench [--docs N ...] [--server HOST:PORT] [--many]`: dump and restore speed and
+ * memory, each against a baseline measured in the same run on the same data:
  *
- * - dump: client CPU seconds (user + sys of the `rethinkdb-backup dump` process) per 100 MB of
- *   JSON, as a ratio to gzip-compressing the same JSON bytes alone; peak RSS.
- * - restore: client CPU per 100 MB of archive JSON as a ratio to gunzip of the same archive
- *   alone; peak RSS; documents per second.
+ * - dump wall time / a raw wire read of the same table (`scripts/raw_read.ts`: frames read and
+ *   discarded); dump client CPU / `gzip -6` of the same JSON; dump peak RSS.
+ * - restore documents/s / a bare client inserting the same documents in `r.json` batches
+ *   (`scripts/bare_insert.ts`); restore peak RSS.
+ * - `--many`: 100 tables × 50 documents, a third with a secondary index: dump and restore wall.
  *
- * Each measured command runs under `/usr/bin/time` (GNU time) for CPU and peak RSS.
+ * Against the test server (default, its own process) schema changes get the real server's
+ * latency (tableCreate 270 ms, indexWait 55 ms); `--server` measures a real RethinkDB instead
+ * (databases `bench_*` are created and dropped there). Each measured command runs under
+ * `/usr/bin/time` (GNU time) for CPU and peak RSS.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
 import { connect } from "../src/connection/driver.ts";
+import { r } from "npm:rethinkdb-ts@3.0.0";
 import { PERMISSION_FLAGS } from "../src/cli/permissions.ts";
 
 const root = new URL("../", import.meta.url);
@@ -60,9 +65,25 @@ function makeDoc(i: number): Record<string, unknown> {
   };
 }
 
-async function startServer(): Promise<{ address: string; stop: () => Promise<void> }> {
+interface Server {
+  address: string;
+  stop: () => Promise<void>;
+}
+
+/** The test server in its own process, with the real server's schema-change latency. */
+async function startServer(): Promise<Server> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("tests/server/main.ts", root).pathname, "--port", "0"],
+    args: [
+      "run",
+      "-A",
+      new URL("tests/server/main.ts", root).pathname,
+      "--port",
+      "0",
+      "--table-create-ms",
+      "270",
+      "--index-wait-ms",
+      "55",
+    ],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
@@ -85,11 +106,16 @@ async function startServer(): Promise<{ address: string; stop: () => Promise<voi
   };
 }
 
-async function seed(address: string, db: string, docs: number): Promise<void> {
+async function open(address: string) {
   const [host, port] = address.split(":");
-  const conn = await connect({ host, port: Number(port) });
+  return await connect({ host, port: Number(port) });
+}
+
+async function seed(address: string, db: string, docs: number): Promise<void> {
+  const conn = await open(address);
   await conn.createDatabase(db);
   await conn.createTable(db, "docs", { primaryKey: "id" });
+  await conn.waitForTable(db, "docs");
   const batch = 2000;
   for (let i = 0; i < docs; i += batch) {
     const part = Array.from({ length: Math.min(batch, docs - i) }, (_, k) => makeDoc(i + k));
@@ -98,19 +124,31 @@ async function seed(address: string, db: string, docs: number): Promise<void> {
   await conn.close();
 }
 
-async function run(docs: number, batchSizes: number[]): Promise<Record<string, string>> {
-  const server = await startServer();
-  const dir = await Deno.makeTempDir({ prefix: "rethinkdb-bench-" });
-  try {
-    const db = "bench";
-    await seed(server.address, db, docs);
-    const archive = `${dir}/dump.tar.gz`;
-    const mod = new URL("mod.ts", root).pathname;
-    const dump = await measure(
-      deno([mod, "dump", "-c", server.address, "-e", db, "-f", archive, "-q"]),
-    );
+async function dropAll(address: string, dbs: string[]): Promise<void> {
+  // Schema changes the tool itself never makes go through the rethinkdb-ts client.
+  const [host, port] = address.split(":");
+  const conn = await r.connect({ host, port: Number(port), silent: true });
+  const existing = await r.dbList().run(conn);
+  for (const db of dbs) {
+    if (existing.includes(db)) await r.dbDrop(db).run(conn);
+  }
+  await conn.close();
+}
 
-    // Baselines on the same bytes: the table's JSON, and the archive itself.
+const mod = new URL("mod.ts", root).pathname;
+const script = (name: string) => new URL(`scripts/${name}`, root).pathname;
+
+async function run(address: string, docs: number): Promise<Record<string, string>> {
+  const dir = await Deno.makeTempDir({ prefix: "rethinkdb-bench-" });
+  const db = `bench_${docs}`;
+  const dbs = [db, `${db}_restored`, `${db}_bare`];
+  try {
+    await dropAll(address, dbs);
+    await seed(address, db, docs);
+    const archive = `${dir}/dump.tar.gz`;
+    const raw = await measure(deno([script("raw_read.ts"), address, db, "docs"]));
+    const dump = await measure(deno([mod, "dump", "-c", address, "-e", db, "-f", archive, "-q"]));
+
     const json = `${dir}/docs.json`;
     const extract = await new Deno.Command("tar", {
       args: ["xzf", archive, "-C", dir, "--wildcards", "*/docs.json", "--transform", "s|.*/|/|"],
@@ -118,50 +156,80 @@ async function run(docs: number, batchSizes: number[]): Promise<Record<string, s
     if (!extract.success) throw new Error("tar could not extract docs.json");
     const jsonBytes = (await Deno.stat(json)).size;
     const gzip = await measure(["gzip", "-6", "-c", json]);
-    const gunzip = await measure(["gzip", "-d", "-c", archive]);
 
-    // Restore into a fresh server process, so the data is not already there.
-    await server.stop();
-    const fresh = await startServer();
-    let restore: Usage;
-    try {
-      restore = await measure(deno([mod, "restore", archive, "-c", fresh.address, "-q"]));
-    } finally {
-      await fresh.stop();
-    }
-    // Restore speed by --batch-size, each into a fresh server process.
-    const sweep: Record<string, string> = {};
-    for (const size of batchSizes) {
-      const server = await startServer();
-      try {
-        const usage = await measure(
-          deno([mod, "restore", archive, "-c", server.address, "-q", "--batch-size", String(size)]),
-        );
-        sweep[`restore docs/s @${size}`] = Math.round(docs / usage.wall).toLocaleString("en-US");
-      } finally {
-        await server.stop();
-      }
-    }
-    const per100 = (cpu: number) => (cpu / jsonBytes) * 100e6;
+    const restore = await measure(
+      deno([mod, "restore", archive, "-c", address, "-q", "--rename", `${db}=${db}_restored`]),
+    );
+    const bare = await measure(
+      deno([script("bare_insert.ts"), address, `${db}_bare`, "docs", json]),
+    );
     return {
       docs: docs.toLocaleString("en-US"),
       "JSON MB": (jsonBytes / 1e6).toFixed(1),
-      "dump CPU s/100MB": per100(dump.cpu).toFixed(2),
-      "gzip CPU s/100MB": per100(gzip.cpu).toFixed(2),
-      "dump/gzip": (dump.cpu / gzip.cpu).toFixed(2),
+      "raw read s": raw.wall.toFixed(2),
+      "dump s": dump.wall.toFixed(2),
+      "dump/raw read": (dump.wall / raw.wall).toFixed(2),
+      "dump CPU s": dump.cpu.toFixed(2),
+      "gzip -6 CPU s": gzip.cpu.toFixed(2),
+      "dump CPU/gzip": (dump.cpu / gzip.cpu).toFixed(2),
       "dump RSS MB": dump.maxRssMb.toFixed(0),
-      "dump docs/s": Math.round(docs / dump.wall).toLocaleString("en-US"),
-      "restore CPU s/100MB": per100(restore.cpu).toFixed(2),
-      "gunzip CPU s/100MB": per100(gunzip.cpu).toFixed(2),
-      "restore/gunzip": (restore.cpu / Math.max(gunzip.cpu, 0.01)).toFixed(1),
-      "restore RSS MB": restore.maxRssMb.toFixed(0),
       "restore docs/s": Math.round(docs / restore.wall).toLocaleString("en-US"),
-      ...sweep,
+      "bare insert docs/s": Math.round(docs / bare.wall).toLocaleString("en-US"),
+      "restore/bare": (bare.wall / restore.wall).toFixed(2),
+      "restore RSS MB": restore.maxRssMb.toFixed(0),
     };
   } finally {
-    await server.stop().catch(() => {});
+    await dropAll(address, dbs).catch(() => {});
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** 100 tables × 50 documents, a third with a secondary index: dump and restore wall time. */
+async function runMany(address: string): Promise<Record<string, string>> {
+  const dir = await Deno.makeTempDir({ prefix: "rethinkdb-bench-" });
+  const db = "bench_many";
+  const dbs = [db, `${db}_restored`];
+  try {
+    await dropAll(address, dbs);
+    const conn = await open(address);
+    await conn.createDatabase(db);
+    for (let t = 0; t < 100; t++) {
+      const table = `t${t}`;
+      await conn.createTable(db, table, { primaryKey: "id" });
+      await conn.waitForTable(db, table);
+      const part = Array.from({ length: 50 }, (_, k) => makeDoc(k));
+      await conn.insertJson(db, table, JSON.stringify(part));
+    }
+    await conn.close();
+    const [host, port] = address.split(":");
+    const client = await r.connect({ host, port: Number(port), silent: true });
+    for (let t = 0; t < 100; t += 3) {
+      await r.db(db).table(`t${t}`).indexCreate("email").run(client);
+      await r.db(db).table(`t${t}`).indexWait().run(client);
+    }
+    await client.close();
+    const archive = `${dir}/many.tar.gz`;
+    const dump = await measure(deno([mod, "dump", "-c", address, "-e", db, "-f", archive, "-q"]));
+    const restore = await measure(
+      deno([mod, "restore", archive, "-c", address, "-q", "--rename", `${db}=${db}_restored`]),
+    );
+    return {
+      shape: "100 tables × 50 docs",
+      "dump s": dump.wall.toFixed(2),
+      "restore s": restore.wall.toFixed(2),
+      "restore RSS MB": restore.maxRssMb.toFixed(0),
+    };
+  } finally {
+    await dropAll(address, dbs).catch(() => {});
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function table(rows: Record<string, string>[]): void {
+  const columns = Object.keys(rows[0]);
+  console.log(`| ${columns.join(" | ")} |`);
+  console.log(`| ${columns.map(() => "---").join(" | ")} |`);
+  for (const row of rows) console.log(`| ${columns.map((c) => row[c]).join(" | ")} |`);
 }
 
 if (import.meta.main) {
@@ -169,17 +237,24 @@ if (import.meta.main) {
     args: Deno.args,
     options: {
       docs: { type: "string", multiple: true },
-      "batch-size": { type: "string", multiple: true },
+      server: { type: "string" },
+      many: { type: "boolean" },
     },
   });
-  const sizes = (values.docs ?? ["100000", "1000000"]).map(Number);
-  const rows = [];
-  for (const docs of sizes) {
-    console.error(`bench: ${docs} documents…`);
-    rows.push(await run(docs, (values["batch-size"] ?? []).map(Number)));
+  const server = values.server === undefined ? await startServer() : undefined;
+  const address = values.server ?? server!.address;
+  try {
+    const rows = [];
+    for (const docs of (values.docs ?? ["100000", "1000000"]).map(Number)) {
+      console.error(`bench: ${docs} documents…`);
+      rows.push(await run(address, docs));
+    }
+    if (rows.length > 0) table(rows);
+    if (values.many) {
+      console.error("bench: many small tables…");
+      table([await runMany(address)]);
+    }
+  } finally {
+    await server?.stop();
   }
-  const columns = Object.keys(rows[0]);
-  console.log(`| ${columns.join(" | ")} |`);
-  console.log(`| ${columns.map(() => "---").join(" | ")} |`);
-  for (const row of rows) console.log(`| ${columns.map((c) => row[c]).join(" | ")} |`);
 }
