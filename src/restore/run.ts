@@ -47,10 +47,10 @@ export interface RestoreInput {
 
 /**
  * Tables being created at once. The server creates tables in parallel far faster than one
- * after another (measured on 2.4.4: 273 ms each serially, 1.9 s for 100 at once), while each
- * creation costs it a Raft round; 16 keeps most of the gain without flooding a small cluster.
+ * after another (measured on 2.4.4: 273 ms each serially, 2.0 s for 100 at once); beyond 64 at
+ * once the gain was below the noise, and each creation costs the cluster a Raft round.
  */
-const CREATE_CONCURRENCY = 16;
+const CREATE_CONCURRENCY = 64;
 
 /**
  * Restores an archive (ours or the official tool's) into a cluster.
@@ -109,6 +109,11 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
       ),
     );
     pool = new WriterPool([control, ...others]);
+    // Schema changes are spread over every connection: the server runs queries of different
+    // connections in parallel more readily (100 table creations: 2.7 s on one, 2.0 s on 8).
+    const schemaConnections = [control, ...others];
+    let nextSchema = 0;
+    const schemaConnection = () => schemaConnections[nextSchema++ % schemaConnections.length];
 
     const writeOptions: TableWriteOptions = {
       durability: options.hardDurability ? "hard" : "soft",
@@ -138,12 +143,13 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
           );
           config.warnings.forEach((w) => progress.warn(w));
           const { db, table } = entry.target;
-          await prepareTable(control, db, table, entry.meta, {
+          const conn = schemaConnection();
+          await prepareTable(conn, db, table, entry.meta, {
             ...writeOptions,
             ...config.create,
           }, exists);
           if (!exists && Object.keys(config.update).length > 0) {
-            await control.updateTableConfig(db, table, config.update);
+            await conn.updateTableConfig(db, table, config.update);
           }
           if (!exists) ledger.advance(target, "created");
         });
@@ -153,19 +159,28 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
       }
       return creation;
     };
-    // From a file, every table is known: create them ahead of the data, in archive order.
+    // From a file, every table is known: create the databases once (not one attempt per
+    // table), then the tables ahead of the data, in archive order.
+    const newDbs = new Set(
+      [...plan.values()].filter((e) => e.action === "create").map((e) => e.target.db),
+    );
+    const dbs = new Set(await control.listDatabases());
+    await Promise.all(
+      [...newDbs].filter((db) => !dbs.has(db)).map((db) => control.createDatabase(db)),
+    );
     for (const entry of plan.values()) void prepare(entry);
 
     const finishTable = async (entry: PlanEntry) => {
       const target = nameOf(entry.target);
       const { db, table } = entry.target;
+      const conn = schemaConnection();
       if (!options.noSecondaryIndexes) {
         // Read the count after the await: tables finish concurrently.
-        const created = await restoreIndexes(control, db, table, entry.meta);
+        const created = await restoreIndexes(conn, db, table, entry.meta);
         counts.indexes += created;
       }
       if (entry.meta.writeHook) {
-        await control.setWriteHook(db, table, entry.meta.writeHook.function);
+        await conn.setWriteHook(db, table, entry.meta.writeHook.function);
         counts.writeHooks++;
       }
       ledger.advance(target, "complete");
