@@ -308,7 +308,10 @@ Deno.test("reads: between bounds, minval/maxval, order, limit, pluck, typeOf", (
     assert.equal(await t.get(3).typeOf().run(conn), "SELECTION<OBJECT>");
     assert.equal(await t.typeOf().run(conn), "TABLE");
     assert.equal(await t.count().run(conn), 20);
-    assert.equal(await t.info()("doc_count_estimates").sum().run(conn), 20);
+    // An estimate (a real 2.4.4 said 21 for these 20): a number near the count, never the count
+    // to rely on.
+    const estimate = await t.info()("doc_count_estimates").sum().run(conn);
+    assert.ok(estimate > 0 && Math.abs(estimate - 20) <= 10, `estimate ${estimate}`);
     assert.deepEqual(await t.indexList().run(conn), []);
   }));
 
@@ -368,6 +371,25 @@ Deno.test("reads: secondary indexes of the seeded data (computed from their blob
       return x < y ? -1 : x > y ? 1 : a.uid - b.uid;
     }).slice(0, 5);
     assert.deepEqual(byName.map((d: { uid: number }) => d.uid), expected.map((d) => d.uid));
+    // A multi index returns a document once per matching element, duplicates included.
     const tagged = await users.getAll("t1", { index: "tags" }).count().run(conn);
-    assert.equal(tagged, docs.filter((d) => d.tags.includes("t1")).length);
+    const elements = docs.flatMap((d) => d.tags).filter((tag) => tag === "t1").length;
+    assert.equal(tagged, elements);
+  }));
+
+Deno.test("reads: a multi index returns a document once per matching element, duplicates included", () =>
+  withTarget(async (target) => {
+    const db = await fill(target, 0);
+    const conn = await target.connect();
+    const t = r.db(db).table("t");
+    await t.insert([{ id: 1, tags: ["t1", "t1", "t2"] }, { id: 2, tags: ["t1"] }]).run(conn);
+    await t.indexCreate("tags", { multi: true }).run(conn);
+    await t.indexWait("tags").run(conn);
+    const ids = (rows: { id: number }[]) => rows.map((d) => d.id).sort();
+    // Recorded on a real 2.4.4: [2,1,1] and [2,1,1,1] (order unspecified).
+    assert.deepEqual(ids(await t.getAll("t1", { index: "tags" }).run(conn)), [1, 1, 2]);
+    assert.deepEqual(
+      ids(await t.between("t1", "t3", { index: "tags" }).run(conn)),
+      [1, 1, 1, 2],
+    );
   }));

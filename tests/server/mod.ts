@@ -16,7 +16,8 @@
  * Known differences from a real server (all deliberate or unobservable by the backup tool):
  * - unordered table reads come back in primary-key order (the real order depends on hash
  *   sharding); batch sizes are measured on JSON text, so batch boundaries differ slightly;
- * - `doc_count_estimates` is the exact count;
+ * - `doc_count_estimates` is a deterministic estimate near the count (the real one is rough too,
+ *   but varies), so tests cannot mistake it for the count;
  * - documents are stored and returned exactly as given (object keys sorted, as RethinkDB does);
  *   BINARY data is not re-encoded (the real server re-wraps base64 at 76 columns);
  * - `query` texts of indexes and hooks are regenerated from the function like RethinkDB does, but

@@ -147,10 +147,9 @@ export function indexKeys(index: IndexDef, doc: Datum, ev: Evaluator, ctx: Ctx):
     return [];
   }
   if (value === null || isObject(value) && datumTypeName(value) === "OBJECT") return [];
-  if (index.func.multi && Array.isArray(value)) {
-    // Equal values map to the same index entry, so a document appears once per distinct value.
-    return value.filter((v, i) => value.findIndex((w) => compareDatum(v, w) === 0) === i);
-  }
+  // As on a real 2.4.4: a multi index holds one entry per element, duplicates included, so a
+  // read through it returns the document once per matching element.
+  if (index.func.multi && Array.isArray(value)) return value;
   return [value];
 }
 

@@ -195,14 +195,14 @@ export function registerReads(reg: Registry): void {
           `Index \`${name}\` was not found on table \`${table.dbName}.${table.name}\`.`,
         );
       }
-      const all = toArray(table, ev, call.ctx);
-      return new IterStream(
-        all.filter((d) =>
-          indexKeys(index, d, ev, call.ctx).some((k) => keys.some((x) => datumEquals(k, x)))
-        ),
-        "SELECTION<STREAM>",
-        table,
-      );
+      // Once per (key asked for, matching index entry), as the real server answers.
+      const matches: Item[] = [];
+      for (const doc of toArray(table, ev, call.ctx)) {
+        for (const entry of indexKeys(index, doc, ev, call.ctx)) {
+          for (const key of keys) if (datumEquals(entry, key)) matches.push(doc as Item);
+        }
+      }
+      return new IterStream(matches, "SELECTION<STREAM>", table);
     },
   });
   reg.set(TermType.BETWEEN, {
