@@ -39,6 +39,10 @@ export interface RestoreOptions {
   batchSize?: number;
   /** Progress and summary on stderr; `quiet` silences them. */
   progress?: ProgressOptions;
+  /** Reconnect attempts in a row after a lost connection (default 5). */
+  retries?: number;
+  /** Delay before the first reconnect, in ms, doubled for each further one (default 500). */
+  retryDelayMs?: number;
   /** Aborting stops the restore; the reason is what `restore` rejects with. */
   signal?: AbortSignal;
 }

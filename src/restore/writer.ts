@@ -8,41 +8,61 @@
 
 import type { DocumentBatch, TableMetadata } from "../archive/mod.ts";
 import type { Connection, WriteResult } from "../connection/driver.ts";
+import type { Link } from "../connection/link.ts";
 import { BackupError } from "../errors.ts";
 
-/** The connections inserts are spread over; one in-flight batch per connection. */
+/**
+ * The connections a restore writes over, each a {@link Link} that reconnects after a loss:
+ * inserts take one each (one batch in flight per connection); schema changes are spread over
+ * them all.
+ *
+ * @example
+ * ```ts
+ * const pool = new WriterPool(links);
+ * const link = await pool.acquire();
+ * pool.release(link);
+ * await pool.run((conn) => conn.waitForTable("league", "users"), "waiting for league.users");
+ * await pool.close();
+ * ```
+ */
 export class WriterPool {
-  readonly #connections: Connection[];
-  readonly #idle: Connection[];
-  readonly #waiters: ((conn: Connection) => void)[] = [];
+  readonly #links: Link[];
+  readonly #idle: Link[];
+  readonly #waiters: ((link: Link) => void)[] = [];
+  #next = 0;
 
-  constructor(connections: Connection[]) {
-    this.#connections = connections;
-    this.#idle = [...connections];
+  constructor(links: Link[]) {
+    this.#links = links;
+    this.#idle = [...links];
   }
 
-  /** Waits for an idle connection. */
-  async acquire(): Promise<Connection> {
-    const conn = this.#idle.pop();
-    if (conn) return conn;
+  /** Waits for an idle link. */
+  async acquire(): Promise<Link> {
+    const link = this.#idle.pop();
+    if (link) return link;
     return await new Promise((resolve) => this.#waiters.push(resolve));
   }
 
-  /** Returns a connection to the pool. */
-  release(conn: Connection): void {
+  /** Returns a link to the pool. */
+  release(link: Link): void {
     const waiter = this.#waiters.shift();
-    if (waiter) waiter(conn);
-    else this.#idle.push(conn);
+    if (waiter) waiter(link);
+    else this.#idle.push(link);
   }
 
-  /** The first connection, for schema changes. */
-  get control(): Connection {
-    return this.#connections[0];
+  /**
+   * Runs idempotent work (a schema change) on the next link in turn, again on a new connection
+   * if the connection is lost: the server runs queries of different connections in parallel
+   * more readily than those of one.
+   */
+  run<T>(work: (conn: Connection) => Promise<T>, task: string): Promise<T> {
+    const link = this.#links[this.#next++ % this.#links.length];
+    return link.run(work, task);
   }
 
   /** Closes every connection. */
   async close(): Promise<void> {
-    await Promise.all(this.#connections.map((c) => c.close()));
+    await Promise.all(this.#links.map((link) => link.dispose()));
   }
 }
 
@@ -72,6 +92,7 @@ export async function prepareTable(
   meta: TableMetadata,
   options: TableWriteOptions,
   exists: boolean,
+  retried = false,
 ): Promise<void> {
   if (exists) return;
   const dbs = await conn.listDatabases();
@@ -83,11 +104,17 @@ export async function prepareTable(
       if (!/already exists/.test((error as Error).message)) throw error;
     }
   }
-  await conn.createTable(db, table, {
-    primaryKey: meta.primaryKey,
-    shards: options.shards,
-    replicas: options.replicas,
-  });
+  try {
+    await conn.createTable(db, table, {
+      primaryKey: meta.primaryKey,
+      shards: options.shards,
+      replicas: options.replicas,
+    });
+  } catch (error) {
+    // Sent again after a lost connection, a creation that went through the first time finds
+    // its own table (a table that existed before was refused by the plan).
+    if (!(retried && /already exists/.test((error as Error).message))) throw error;
+  }
   await conn.waitForTable(db, table);
 }
 
@@ -108,24 +135,21 @@ export async function insertBatches(
   for await (const batch of batches) {
     if (options.signal?.aborted) throw options.signal.reason;
     if (failure) break;
-    const conn = await pool.acquire();
+    const link = await pool.acquire();
     if (failure) {
-      pool.release(conn);
+      pool.release(link);
       break;
     }
     const task = (async () => {
       try {
-        const result = await conn.insertJson(db, table, batch.json, {
-          durability: options.durability,
-          conflict: options.force ? "replace" : "error",
-        });
+        const result = await insertOnce(link, db, table, batch, options);
         checkWrite(result, batch.count, db, table);
         written += batch.count;
         options.onBatch?.(batch.count, batch.bytes);
       } catch (error) {
         failure ??= inTable(error, db, table);
       } finally {
-        pool.release(conn);
+        pool.release(link);
       }
     })();
     inFlight.add(task);
@@ -135,6 +159,36 @@ export async function insertBatches(
   if (failure) throw failure;
   if (options.signal?.aborted) throw options.signal.reason;
   return written;
+}
+
+/**
+ * Sends one batch, and again on a new connection after each lost one (the link's backoff and
+ * budget). A batch sent again may already be in, in part or whole: it goes with
+ * `conflict: "replace"`, so it leaves the same documents whether or not the first send landed.
+ * The table holds only this archive's documents unless `--force`, where replacing is the rule.
+ */
+async function insertOnce(
+  link: Link,
+  db: string,
+  table: string,
+  batch: DocumentBatch,
+  options: TableWriteOptions,
+): Promise<WriteResult> {
+  let resend = false;
+  while (true) {
+    try {
+      const conn = await link.connection();
+      const result = await conn.insertJson(db, table, batch.json, {
+        durability: options.durability,
+        conflict: options.force || resend ? "replace" : "error",
+      });
+      link.succeeded();
+      return result;
+    } catch (error) {
+      await link.recover(error, `restoring ${db}.${table}`);
+      resend = true;
+    }
+  }
 }
 
 /** Names the table in an error that does not already. */
@@ -184,8 +238,13 @@ export async function restoreIndexes(
   let created = 0;
   for (const index of meta.indexes) {
     if (existing.has(index.index)) continue;
-    await conn.createIndex(db, table, index.index, index.function);
-    created++;
+    try {
+      await conn.createIndex(db, table, index.index, index.function);
+      created++;
+    } catch (error) {
+      // Sent again after a lost connection, a creation that went through finds its own index.
+      if (!/already exists/.test((error as Error).message)) throw error;
+    }
   }
   await conn.waitForIndexes(db, table, meta.indexes.map((i) => i.index));
   return created;
