@@ -18,7 +18,8 @@
  *   sharding); batch sizes are measured on JSON text, so batch boundaries differ slightly;
  * - `doc_count_estimates` is a deterministic estimate near the count (the real one is rough too,
  *   but varies), so tests cannot mistake it for the count;
- * - documents are stored and returned exactly as given (object keys sorted, as RethinkDB does);
+ * - documents are returned in the real server's bytes (object keys sorted, raw UTF-8, numbers such
+ *   as `-0.0` and `12345678901234567000.0`, an `r.json` integer `-0` stored as `0`);
  *   BINARY data is not re-encoded (the real server re-wraps base64 at 76 columns);
  * - `query` texts of indexes and hooks are regenerated from the function like RethinkDB does, but
  *   always on one line (the real printer may wrap very long functions);

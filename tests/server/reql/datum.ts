@@ -192,9 +192,63 @@ export function canonical(value: Datum): Datum {
   return changed ? out : value;
 }
 
-/** JSON text of a datum in canonical form. */
+/**
+ * JSON text of a datum as a real RethinkDB 2.4.4 writes it (see
+ * `../shared/rethinkdb-2.4.4/wire/raw-frames.jsonl`): compact, object keys sorted, strings in
+ * raw UTF-8, and numbers in its own format ({@link numberText}).
+ */
 export function datumToJson(value: Datum): string {
-  return JSON.stringify(canonical(value));
+  return writeJson(canonical(value));
+}
+
+function writeJson(value: Datum): string {
+  if (typeof value === "number") return numberText(value);
+  if (Array.isArray(value)) return `[${value.map(writeJson).join(",")}]`;
+  if (isObject(value)) {
+    const parts: string[] = [];
+    for (const key of Object.keys(value)) {
+      parts.push(`${JSON.stringify(key)}:${writeJson((value as DatumObject)[key])}`);
+    }
+    return `{${parts.join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * A number as RethinkDB writes it: integers up to 2^53 plainly; `-0` as `-0.0`; any other
+ * double in the shortest digits that read back to it, laid out like rapidjson's `Prettify`:
+ * `12345678901234567000.0`, `0.001`, `1e308`, `1.5e-7` (no `+` in exponents).
+ */
+export function numberText(x: number): string {
+  if (Object.is(x, -0)) return "-0.0";
+  if (Number.isInteger(x) && Math.abs(x) <= 2 ** 53) return String(x);
+  const sign = x < 0 ? "-" : "";
+  const [mantissa, exponent] = Math.abs(x).toExponential().split("e");
+  const digits = mantissa.replace(".", "");
+  const length = digits.length;
+  const kk = Number(exponent) + 1; // the value is 0.digits × 10^kk
+  let text: string;
+  if (length <= kk && kk <= 21) text = `${digits}${"0".repeat(kk - length)}.0`;
+  else if (0 < kk && kk <= 21) text = `${digits.slice(0, kk)}.${digits.slice(kk)}`;
+  else if (-6 < kk && kk <= 0) text = `0.${"0".repeat(-kk)}${digits}`;
+  else if (length === 1) text = `${digits}e${kk - 1}`;
+  else text = `${digits[0]}.${digits.slice(1)}e${kk - 1}`;
+  return sign + text;
+}
+
+/**
+ * Parses JSON text as RethinkDB does for `r.json`: like `JSON.parse`, except that an integer
+ * literal `-0` is the number 0 (only `-0.0` and the like are a negative zero).
+ */
+export function parseJsonText(text: string): Datum {
+  return JSON.parse(
+    text,
+    // The reviver's third argument holds the literal's source text (V8's JSON.parse source).
+    (_key, value, context?: { source?: string }) =>
+      Object.is(value, -0) && context?.source !== undefined && /^-0$/.test(context.source)
+        ? 0
+        : value,
+  ) as Datum;
 }
 
 /** Deep copy of a datum (so stored data is never shared with callers). */

@@ -13,6 +13,7 @@ import {
   datumEquals,
   type DatumObject,
   isObject,
+  parseJsonText,
   pseudoType,
 } from "../datum.ts";
 import { ErrorType, TermType } from "../proto.ts";
@@ -269,7 +270,7 @@ export function registerBasic(reg: Registry): void {
         throw logicError(`Expected type STRING but found ${typeName(text)}.`);
       }
       try {
-        return JSON.parse(text) as Datum;
+        return parseJsonText(text);
       } catch (e) {
         throw logicError(`Failed to parse "${text}" as JSON: ${(e as Error).message}`);
       }

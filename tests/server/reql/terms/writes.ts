@@ -9,7 +9,14 @@
  * @module
  */
 
-import { canonical, type Datum, datumEquals, type DatumObject, isObject } from "../datum.ts";
+import {
+  canonical,
+  type Datum,
+  datumEquals,
+  type DatumObject,
+  datumToJson,
+  isObject,
+} from "../datum.ts";
 import { logicError, ReqlError, ReqlRuntimeError } from "../errors.ts";
 import { type Ctx, type Evaluator, type Registry, type TermCall, toDatum } from "../evaluator.ts";
 import { internalToWire } from "../func_blob.ts";
@@ -136,7 +143,7 @@ function commit(
     );
     return;
   }
-  const json = JSON.stringify(canonical(newVal));
+  const json = datumToJson(newVal);
   if (json === oldJson) {
     result.unchanged++;
     result.change(oldVal, oldVal);
