@@ -31,6 +31,8 @@ Deno.test("dump options: every official option parses into DumpOptions", async (
       "--temp-dir",
       "/var/tmp",
       "--read-outdated",
+      "--compression-level",
+      "1",
       "-q",
     ]);
     assert.notEqual(typeof options, "string");
@@ -50,6 +52,7 @@ Deno.test("dump options: every official option parses into DumpOptions", async (
       clients: 5,
       tempDir: "/var/tmp",
       readOutdated: true,
+      compressionLevel: 1,
       progress: { quiet: true },
     });
   } finally {
@@ -178,4 +181,14 @@ Deno.test("the program name selects the command, as the rethinkdb binary runs th
   assert.equal(commandForProgram("C:\\tools\\rethinkdb-dump.exe"), "dump");
   assert.equal(commandForProgram("rethinkdb-backup"), undefined);
   assert.equal(commandForProgram("deno"), undefined);
+});
+
+Deno.test("dump options: --compression-level takes 1 to 9", async () => {
+  for (const bad of ["0", "10", "fast"]) {
+    await assert.rejects(
+      () => parseDumpArgs(["--compression-level", bad]),
+      /--compression-level must be/,
+      bad,
+    );
+  }
 });

@@ -8,6 +8,7 @@
 import { createTarPacker } from "npm:modern-tar@0.8.6";
 import { BackupError, firstLine } from "../errors.ts";
 import { ArchiveError } from "./errors.ts";
+import { gzipStream } from "./gzip_stream.ts";
 
 type TarPackerController = ReturnType<typeof createTarPacker>["controller"];
 
@@ -15,6 +16,8 @@ type TarPackerController = ReturnType<typeof createTarPacker>["controller"];
 export interface ArchiveWriterOptions {
   /** Modification time written in each entry's header; default: the time the entry is added. */
   mtime?: Date;
+  /** Gzip level, 1 (fastest) to 9 (smallest); default 6. */
+  compressionLevel?: number;
 }
 
 /** The body of an archive entry: all bytes at once, or a stream of exactly the declared size. */
@@ -30,7 +33,8 @@ function sizeError(path: string, size: number, got: number, more: boolean): Arch
 }
 
 /**
- * A streaming writer of `.tar.gz` archives in the official dump format: each entry is a
+ * A streaming writer of `.tar.gz` archives in the official dump format (one gzip member, deflated
+ * in a worker, see {@link gzipStream}): each entry is a
  * regular file (mode 0644, owner 0:0), paths longer than 100 bytes use the ustar prefix field
  * or a pax header, both read by Python's `tarfile`.
  *
@@ -69,7 +73,7 @@ export class ArchiveWriter {
     this.#controller = controller;
     this.#mtime = options.mtime;
     this.#piped = readable
-      .pipeThrough(new CompressionStream("gzip"))
+      .pipeThrough(gzipStream(options.compressionLevel))
       .pipeTo(sink)
       .catch((error) => {
         if (!this.#failure) this.#sinkError = { error };

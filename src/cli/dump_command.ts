@@ -13,6 +13,7 @@ import {
   CONNECTION_OPTIONS,
   connectOptions,
   parseCommandLine,
+  type ParsedValues,
   positiveInteger,
   stringList,
 } from "./args.ts";
@@ -37,6 +38,7 @@ Dump options:
       --clients N           tables exported at once (default 3)
       --temp-dir DIR        where tables are spooled while read (default: beside FILE)
       --read-outdated       read with read_mode "outdated" (faster, may be stale)
+      --compression-level N gzip level 1 (fastest) to 9 (smallest), default 6
   -q, --quiet               no progress or summary
   -h, --help                this help
       --version             print versions and exit`;
@@ -50,6 +52,7 @@ const DUMP_OPTIONS = {
   clients: { type: "string" },
   "temp-dir": { type: "string" },
   "read-outdated": { type: "boolean" },
+  "compression-level": { type: "string" },
 } as const;
 
 /**
@@ -75,8 +78,17 @@ export async function parseDumpArgs(args: string[]): Promise<DumpOptions | "help
     clients: positiveInteger(values, "clients", 3),
     tempDir: values["temp-dir"] === undefined ? undefined : String(values["temp-dir"]),
     readOutdated: values["read-outdated"] === true,
+    compressionLevel: compressionLevel(values),
     progress: { quiet: values.quiet === true || file === "-" },
   };
+}
+
+function compressionLevel(values: ParsedValues): number | undefined {
+  const level = positiveInteger(values, "compression-level", undefined);
+  if (level !== undefined && level > 9) {
+    throw new UsageError(`--compression-level must be 1 to 9, got \`${level}\``);
+  }
+  return level;
 }
 
 /** Runs `dump` for the CLI: parse, dump, print the summary. Returns the exit code. */

@@ -31,6 +31,8 @@ export interface DumpOptions {
   tempDir?: string;
   /** Read with `read_mode: "outdated"` (`--read-outdated`). */
   readOutdated?: boolean;
+  /** Gzip level 1–9 (`--compression-level`, default 6). */
+  compressionLevel?: number;
   /** Progress and summary on stderr; `quiet` silences them. */
   progress?: ProgressOptions;
   /** Aborting stops the dump; the reason (e.g. an InterruptedError) is what `dump` rejects with. */

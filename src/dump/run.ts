@@ -81,7 +81,10 @@ export async function dump(options: DumpOptions): Promise<DumpSummary> {
     output = toStdout
       ? stdoutOutput(options.stdout)
       : await openFileOutput(target, !!options.overwrite);
-    archive = ArchiveWriter.create(output.sink, { mtime: now });
+    archive = ArchiveWriter.create(output.sink, {
+      mtime: now,
+      compressionLevel: options.compressionLevel,
+    });
     const job = {
       top: archiveBaseName(now),
       archive,
