@@ -8,7 +8,10 @@ import { gzipStream } from "../src/archive/gzip_stream.ts";
 
 async function archive(level: number, path: string): Promise<void> {
   const file = await Deno.open(path, { write: true, create: true, truncate: true });
-  const writer = ArchiveWriter.create(file.writable, { compressionLevel: level });
+  const writer = ArchiveWriter.create(file.writable, {
+    compressionLevel: level,
+    mtime: new Date("2026-01-01T00:00:00Z"),
+  });
   const doc = (i: number) => `{"id":${i},"text":"${"lorem ipsum ".repeat(8)}${i}"}`;
   const json = new TextEncoder().encode(
     `[\n${Array.from({ length: 20_000 }, (_, i) => doc(i)).join(",\n")}\n]\n`,
