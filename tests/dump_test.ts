@@ -180,6 +180,39 @@ Deno.test({
 });
 
 Deno.test({
+  name: "dump: a connection cut in the middle of a frame resumes with every document exactly once",
+  ignore: faultsSkipReason !== undefined,
+  fn: async () => {
+    const target = await testTarget();
+    const dir = await Deno.makeTempDir();
+    try {
+      const { dbs } = await seedOfficialData(target, { only: ["league.events"] });
+      // The response frame that crosses 300 KB is cut after its first bytes, mid-frame.
+      target.server!.faults.closeAfterBytes(300_000);
+      const file = `${dir}/m.tar.gz`;
+      const lines: string[] = [];
+      const summary = await dump(options(target, {
+        file,
+        exports: dbs,
+        retryDelayMs: 10,
+        progress: { write: (text) => lines.push(text), intervalMs: 60_000 },
+      }));
+      assert.equal(summary.documents, 5000);
+      assert.ok(lines.some((l) => /reconnecting in/.test(l)), "the cut happened and was retried");
+      const text = (await entries(file)).find(([p]) => p.endsWith("events.json"))![1];
+      const ids = (JSON.parse(text) as { id: string }[]).map((d) => d.id);
+      assert.equal(ids.length, 5000);
+      assert.equal(new Set(ids).size, 5000, "no duplicates across the resume");
+      assert.deepEqual(ids, [...ids].sort(), "still in primary-key order");
+    } finally {
+      target.server?.faults.reset();
+      await target.cleanup();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "dump: a failure or an abort leaves no archive and no temp files",
   ignore: faultsSkipReason !== undefined,
   fn: async () => {
