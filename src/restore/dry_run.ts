@@ -7,7 +7,7 @@
 
 import { connect } from "../connection/driver.ts";
 import type { RestoreOptions } from "./options.ts";
-import { dryRunExitCode, formatPlan, planRestore } from "./plan.ts";
+import { dryRunExitCode, formatPlan, planPrescanned } from "./plan.ts";
 import { prescanArchive } from "../inspect/prescan.ts";
 import { openArchive } from "./source.ts";
 
@@ -31,23 +31,7 @@ export async function dryRunRestore(
   } finally {
     await conn.close();
   }
-  const tables = [...catalog.infos].map(([name, meta]) => {
-    const dot = name.indexOf(".");
-    return {
-      db: name.slice(0, dot),
-      table: name.slice(dot + 1),
-      meta,
-      documents: catalog.archive.tables.get(name)?.observed?.documents,
-    };
-  });
-  const plan = planRestore({
-    tables,
-    imports: options.imports,
-    excludes: options.excludes,
-    renames: options.renames,
-    existing,
-    force: options.force,
-  });
+  const plan = planPrescanned(catalog, options, existing);
   plan.warnings.unshift(...catalog.warnings);
   // A damaged archive would stop the real run before it writes anything.
   plan.refusals.push(...catalog.problems);

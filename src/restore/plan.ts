@@ -7,6 +7,8 @@
  */
 
 import type { TableMetadata } from "../archive/table_info.ts";
+import type { Prescan } from "../inspect/prescan.ts";
+import type { RestoreOptions } from "./options.ts";
 import { filterTables } from "../selection/filter.ts";
 import { parseRenames, type Rename, targetOf } from "./rename.ts";
 import { parseSelections } from "./selection.ts";
@@ -181,4 +183,37 @@ export function formatPlan(plan: RestorePlan): string[] {
  */
 export function dryRunExitCode(plan: RestorePlan): 0 | 1 {
   return plan.refusals.length > 0 ? 1 : 0;
+}
+
+/**
+ * Plans the restore of a pre-scanned archive with the command's options: each table with the
+ * document count the scan observed.
+ *
+ * @example
+ * ```ts
+ * const plan = planPrescanned(scan, { connect, archive: "b.tar.gz", force: true }, existing);
+ * ```
+ */
+export function planPrescanned(
+  scan: Prescan,
+  options: RestoreOptions,
+  existing: Set<string>,
+): RestorePlan {
+  const tables = [...scan.infos].map(([name, meta]) => {
+    const dot = name.indexOf(".");
+    return {
+      db: name.slice(0, dot),
+      table: name.slice(dot + 1),
+      meta,
+      documents: scan.archive.tables.get(name)?.observed?.documents,
+    };
+  });
+  return planRestore({
+    tables,
+    imports: options.imports,
+    excludes: options.excludes,
+    renames: options.renames,
+    existing,
+    force: options.force,
+  });
 }

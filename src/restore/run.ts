@@ -24,11 +24,11 @@ import { planTableConfig } from "../archive/table_config.ts";
 import { connect, type Connection } from "../connection/driver.ts";
 import { Link } from "../connection/link.ts";
 import { BackupError, firstLine } from "../errors.ts";
-import { prescanArchive, prescanError } from "../inspect/prescan.ts";
+import { type Prescan, prescanArchive, prescanError } from "../inspect/prescan.ts";
 import { Progress } from "../progress/progress.ts";
 import { describeStop, RestoreLedger } from "./ledger.ts";
 import type { RestoreOptions, RestoreSummary } from "./options.ts";
-import { type PlanEntry, planRestore } from "./plan.ts";
+import { type PlanEntry, planPrescanned } from "./plan.ts";
 import { parseRenames, targetOf } from "./rename.ts";
 import { isSelected, parseSelections } from "./selection.ts";
 import { classifyEntries, openArchive } from "./source.ts";
@@ -374,23 +374,12 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
  * must refuse.
  */
 function planFromScan(
-  scan: Awaited<ReturnType<typeof prescanArchive>>,
+  scan: Prescan,
   options: RestoreOptions,
   existing: Set<string>,
   progress: Progress,
 ): PlanEntry[] {
-  const tables = [...scan.infos].map(([name, meta]) => {
-    const [db, table] = splitName(name);
-    return { db, table, meta, documents: scan.archive.tables.get(name)?.observed?.documents };
-  });
-  const plan = planRestore({
-    tables,
-    imports: options.imports,
-    excludes: options.excludes,
-    renames: options.renames,
-    existing,
-    force: options.force,
-  });
+  const plan = planPrescanned(scan, options, existing);
   if (plan.refusals.length > 0) throw new BackupError(plan.refusals.join("; "));
   plan.warnings.forEach((w) => progress.warn(w));
   const selections = parseSelections(options.imports ?? []);

@@ -1,7 +1,7 @@
 /**
  * The archive as a restore sees it: opened from a path or stdin, its entries checked and
- * classified (table data, table info, skipped), and — for a file — scanned once up front so that
- * every problem that can be found before writing is found before writing.
+ * classified (table data, table info, skipped). A file archive is also checked in full before a
+ * restore writes anything, by `../inspect/prescan.ts`.
  *
  * @module
  */
@@ -10,11 +10,9 @@ import {
   type ArchiveEntry,
   ArchiveError,
   checkSingleTop,
-  decodeInfo,
   type EntryPath,
   parseEntryPath,
   readArchive,
-  type TableMetadata,
 } from "../archive/mod.ts";
 import { BackupError } from "../errors.ts";
 
@@ -93,35 +91,4 @@ export async function* classifyEntries(
     seen.add(key);
     yield { kind: path.ext, path, entry };
   }
-}
-
-/** What a pre-scan of a file archive found. */
-export interface ArchiveCatalog {
-  /** `.info` metadata per `db.table`. */
-  infos: Map<string, TableMetadata>;
-  /** `db.table` names that have a `.json` entry. */
-  data: Set<string>;
-  /** Warnings to show once (skipped entries). */
-  warnings: string[];
-}
-
-/**
- * Reads the whole archive once without keeping table data: validates every entry path and
- * decodes every `.info`, so a restore from a file knows all its tables before writing.
- */
-export async function scanArchive(stream: ReadableStream<Uint8Array>): Promise<ArchiveCatalog> {
-  const catalog: ArchiveCatalog = { infos: new Map(), data: new Set(), warnings: [] };
-  for await (const item of classifyEntries(stream)) {
-    if (item.kind === "skip") {
-      if (item.warning) catalog.warnings.push(item.warning);
-      await item.entry.body.cancel();
-    } else if (item.kind === "info") {
-      const bytes = new Uint8Array(await new Response(item.entry.body).arrayBuffer());
-      catalog.infos.set(`${item.path.db}.${item.path.table}`, decodeInfo(bytes, item.entry.path));
-    } else {
-      catalog.data.add(`${item.path.db}.${item.path.table}`);
-      await item.entry.body.cancel();
-    }
-  }
-  return catalog;
 }
