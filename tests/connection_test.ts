@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { connect, ConnectionLostError, isConnectionLost } from "../src/connection/driver.ts";
 import { BackupError } from "../src/errors.ts";
-import { inProcessTarget, testTarget, usingRealServer } from "./support/target.ts";
+import { inProcessTarget, testTarget } from "./support/target.ts";
 
 function oneLine(error: unknown, pattern: RegExp): boolean {
   assert.ok(error instanceof BackupError, String(error));
@@ -124,8 +124,6 @@ Deno.test("connection: tableConfig and serverCount", async () => {
 
 Deno.test({
   name: "connection: updateTableConfig changes durability and write_acks",
-  // The in-process test server's table configuration is read-only.
-  ignore: !usingRealServer,
   fn: async () => {
     const target = await testTarget();
     const conn = await connect({
