@@ -29,6 +29,15 @@ async function entries(path: string): Promise<[string, string][]> {
   return out;
 }
 
+/** The archive's `league.events` holds its 5000 documents once each, in primary-key order. */
+async function assertEveryEventOnce(file: string): Promise<void> {
+  const text = (await entries(file)).find(([p]) => p.endsWith("events.json"))![1];
+  const ids = (JSON.parse(text) as { id: string }[]).map((d) => d.id);
+  assert.equal(ids.length, 5000);
+  assert.equal(new Set(ids).size, 5000, "no duplicates across the resume");
+  assert.deepEqual(ids, [...ids].sort(), "still in primary-key order");
+}
+
 function byKey(docs: Record<string, unknown>[], key: string) {
   return [...docs].sort((a, b) => JSON.stringify(a[key]) < JSON.stringify(b[key]) ? -1 : 1);
 }
@@ -166,11 +175,7 @@ Deno.test({
       const file = `${dir}/r.tar.gz`;
       const summary = await dump(options(target, { file, exports: dbs, retryDelayMs: 10 }));
       assert.equal(summary.documents, 5000);
-      const text = (await entries(file)).find(([p]) => p.endsWith("events.json"))![1];
-      const ids = (JSON.parse(text) as { id: string }[]).map((d) => d.id);
-      assert.equal(ids.length, 5000);
-      assert.equal(new Set(ids).size, 5000, "no duplicates across the resume");
-      assert.deepEqual(ids, [...ids].sort(), "still in primary-key order");
+      await assertEveryEventOnce(file);
     } finally {
       target.server?.faults.reset();
       await target.cleanup();
@@ -199,11 +204,7 @@ Deno.test({
       }));
       assert.equal(summary.documents, 5000);
       assert.ok(lines.some((l) => /reconnecting in/.test(l)), "the cut happened and was retried");
-      const text = (await entries(file)).find(([p]) => p.endsWith("events.json"))![1];
-      const ids = (JSON.parse(text) as { id: string }[]).map((d) => d.id);
-      assert.equal(ids.length, 5000);
-      assert.equal(new Set(ids).size, 5000, "no duplicates across the resume");
-      assert.deepEqual(ids, [...ids].sort(), "still in primary-key order");
+      await assertEveryEventOnce(file);
     } finally {
       target.server?.faults.reset();
       await target.cleanup();
