@@ -57,7 +57,18 @@ Deno.test("scanResponse: escapes, raw UTF-8, nesting, key order and whitespace",
 });
 
 Deno.test("scanResponse: malformed bodies are errors, not wrong boundaries", () => {
-  for (const text of ['{"t":2,"r":[{"id":"x}]}', '{"r":[]}', "[1]", '{"t":2,"r":[{"id":1}']) {
+  const bodies = [
+    '{"t":2,"r":[{"id":"x}]}',
+    '{"r":[]}',
+    "[1]",
+    '{"t":2,"r":[{"id":1}',
+    '{"t":2,"r":[{"id":1}{"id":2}]}',
+    '{"t":2,"r":[,{"id":1}]}',
+    '{"t":2,"r":[{"id":1},]}',
+    '{"t":2,"r":[{"id":1},,{"id":2}]}',
+    '{"t":2,"r":[}]}',
+  ];
+  for (const text of bodies) {
     assert.throws(() => scanResponse(new TextEncoder().encode(text), "id"), /malformed response/);
   }
 });

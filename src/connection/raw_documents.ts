@@ -49,9 +49,12 @@ export function scanResponse(body: Uint8Array, primaryKey: string): ScannedRespo
     p = skipSpace(body, keyEnd);
     if (body[p] !== COLON) throw malformed("a key without a value");
     p = skipSpace(body, p + 1);
-    const valueEnd = skipValue(body, p);
-    if (key === "t") type = decodeJson(body, p, valueEnd) as number;
-    else if (key === "r") ({ starts, ends, count } = scanArray(body, p));
+    let valueEnd: number;
+    if (key === "r") ({ starts, ends, count, end: valueEnd } = scanArray(body, p));
+    else {
+      valueEnd = skipValue(body, p);
+      if (key === "t") type = decodeJson(body, p, valueEnd) as number;
+    }
     p = skipSpace(body, valueEnd);
     if (body[p] === COMMA) p = skipSpace(body, p + 1);
     else if (body[p] !== CLOSE_BRACE) throw malformed("a missing comma");
@@ -61,16 +64,72 @@ export function scanResponse(body: Uint8Array, primaryKey: string): ScannedRespo
   return { type, batch: { frame: body, starts, ends, count, lastKey } };
 }
 
+/**
+ * The documents of the array at `start`, and the array's end. This is the hot loop of a dump,
+ * so it is one pass with no calls: inside a document it only tracks strings and nesting depth;
+ * between documents (depth 0) it checks the commas. A document that is not an object or array
+ * (never the case in a table read) is delimited by {@link skipValue}.
+ */
 function scanArray(
   body: Uint8Array,
   start: number,
-): { starts: Uint32Array; ends: Uint32Array; count: number } {
+): { starts: Uint32Array; ends: Uint32Array; count: number; end: number } {
   if (body[start] !== OPEN_BRACKET) throw malformed("`r` is not an array");
-  let starts: Uint32Array = new Uint32Array(64);
-  let ends: Uint32Array = new Uint32Array(64);
+  let starts: Uint32Array = new Uint32Array(256);
+  let ends: Uint32Array = new Uint32Array(256);
   let count = 0;
-  let p = skipSpace(body, start + 1);
-  while (body[p] !== CLOSE_BRACKET) {
+  let depth = 0;
+  let from = 0;
+  // At depth 0: whether the last thing seen was a document (a comma or `]` must follow).
+  let afterDocument = false;
+  let afterComma = false;
+  const length = body.length;
+  for (let p = start + 1; p < length; p++) {
+    const byte = body[p];
+    if (depth > 0) {
+      if (byte === QUOTE) {
+        for (p++; p < length; p++) {
+          const inner = body[p];
+          if (inner === QUOTE) break;
+          if (inner === BACKSLASH) p++;
+        }
+      } else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) depth++;
+      else if ((byte === CLOSE_BRACE || byte === CLOSE_BRACKET) && --depth === 0) {
+        if (count === starts.length) {
+          starts = grow(starts);
+          ends = grow(ends);
+        }
+        starts[count] = from;
+        ends[count] = p + 1;
+        count++;
+        afterDocument = true;
+      }
+      continue;
+    }
+    if (byte <= 0x20) continue;
+    if (byte === COMMA) {
+      if (!afterDocument) throw malformed("a misplaced comma in `r`");
+      afterDocument = false;
+      afterComma = true;
+      continue;
+    }
+    if (byte === CLOSE_BRACKET) {
+      if (afterComma && !afterDocument) throw malformed("a trailing comma in `r`");
+      return {
+        starts: starts.subarray(0, count),
+        ends: ends.subarray(0, count),
+        count,
+        end: p + 1,
+      };
+    }
+    if (afterDocument) throw malformed("a missing comma in `r`");
+    afterComma = false;
+    if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
+      depth = 1;
+      from = p;
+      continue;
+    }
+    if (byte === CLOSE_BRACE) throw malformed("an unbalanced `}` in `r`");
     const end = skipValue(body, p);
     if (count === starts.length) {
       starts = grow(starts);
@@ -79,11 +138,10 @@ function scanArray(
     starts[count] = p;
     ends[count] = end;
     count++;
-    p = skipSpace(body, end);
-    if (body[p] === COMMA) p = skipSpace(body, p + 1);
-    else if (body[p] !== CLOSE_BRACKET) throw malformed("a missing comma in `r`");
+    afterDocument = true;
+    p = end - 1;
   }
-  return { starts: starts.subarray(0, count), ends: ends.subarray(0, count), count };
+  throw malformed("an unterminated `r` array");
 }
 
 /** The parsed value of a top-level key of the object at `start`, or `undefined`. */
