@@ -41,9 +41,9 @@ export function compileArgs(target: string, outDir = "dist"): string[] {
     target,
     "--output",
     `${outDir}/${outputName(target)}`,
-    // The gzip worker is loaded by URL at run time, so it must be embedded explicitly.
+    // The compression worker is loaded by URL at run time, so it must be embedded explicitly.
     "--include",
-    "src/archive/gzip_worker.ts",
+    "src/archive/deflate_worker.ts",
     "mod.ts",
   ];
 }

@@ -1,10 +1,15 @@
 /**
- * The archive is compressed in a worker, at the chosen level, into ONE gzip member that gzip and
- * Python's `tarfile` in stream mode (what the official restore uses) both read to the end.
+ * The archive is compressed in workers, at the chosen level, into ONE gzip member that gzip and
+ * Python's `tarfile` in stream mode (what the official restore uses) both read to the end, also
+ * when bodies were compressed ahead and joined in.
  */
 import assert from "node:assert/strict";
 import { ArchiveWriter } from "../src/archive/tar_writer.ts";
-import { gzipStream } from "../src/archive/gzip_stream.ts";
+import { DeflatePool } from "../src/archive/deflate_pool.ts";
+import { crc32 } from "../src/archive/crc32.ts";
+import { createHash } from "node:crypto";
+import { inflateRawSync } from "node:zlib";
+import { Buffer } from "node:buffer";
 
 async function archive(level: number, path: string): Promise<void> {
   const file = await Deno.open(path, { write: true, create: true, truncate: true });
@@ -23,6 +28,14 @@ async function archive(level: number, path: string): Promise<void> {
     (_, i) => json.subarray(i * 65536, (i + 1) * 65536),
   );
   await writer.addEntry("rethinkdb_dump_x/db/t.json", json.length, ReadableStream.from(chunks));
+  // Compressed ahead, as a dump does with a table while reading it.
+  const compressed: Uint8Array[] = [];
+  const stream = writer.deflate({ output: (chunk) => void compressed.push(chunk) });
+  for (const chunk of chunks) await stream.write(chunk);
+  await writer.addDeflated("rethinkdb_dump_x/db/u.json", {
+    body: await stream.finish(),
+    compressed,
+  });
   await writer.finish();
 }
 
@@ -47,6 +60,7 @@ Deno.test("gzip worker: one member, levels differ in size, same content", async 
       assert.deepEqual(listed.out.trim().split("\n"), [
         "rethinkdb_dump_x/db/t.info",
         "rethinkdb_dump_x/db/t.json",
+        "rethinkdb_dump_x/db/u.json",
       ]);
     }
     const a = await run("sh", ["-c", `gzip -dc ${dir}/fast.tar.gz | sha256sum`]);
@@ -80,20 +94,41 @@ Deno.test({
       ]);
       assert.ok(listed.ok);
       const lines = listed.out.trim().split("\n");
-      assert.equal(lines.length, 2);
+      assert.equal(lines.length, 3);
       assert.match(lines[1], /^rethinkdb_dump_x\/db\/t\.json \d{6,}$/);
+      assert.equal(lines[2].replace("u.json", "t.json"), lines[1]);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
   },
 });
 
-Deno.test("gzip worker: an aborted stream ends its worker", async () => {
-  const stream = gzipStream(6);
-  const reading = new Response(stream.readable).arrayBuffer().then(() => "done", () => "failed");
-  const writer = stream.writable.getWriter();
-  await writer.write(new Uint8Array(1024));
-  await writer.abort(new Error("stop"));
-  assert.equal(await reading, "failed");
+Deno.test("compression workers: closing the pool mid-stream fails the stream and ends the worker", async () => {
+  const pool = new DeflatePool({ level: 6 });
+  const stream = pool.open({ output: () => {} });
+  await stream.write(new Uint8Array(1024));
+  pool.close();
+  await assert.rejects(stream.finish(), /compression workers were stopped/);
   // Deno's test sanitizers fail this test if the worker were still running.
+});
+
+Deno.test("compression workers: size, CRC-32 and SHA-256 of what was written", async () => {
+  const pool = new DeflatePool({ level: 1, workers: 2 });
+  try {
+    const data = new TextEncoder().encode("abc".repeat(100_000));
+    const parts: Uint8Array[] = [];
+    const stream = pool.open({ output: (chunk) => void parts.push(chunk), sha256: true });
+    await stream.write(data.subarray(0, 1000));
+    await stream.write(data.subarray(1000).slice(), { transfer: true });
+    const body = await stream.finish();
+    assert.equal(body.size, data.length);
+    assert.equal(body.crc32, crc32(data));
+    assert.equal(body.sha256, createHash("sha256").update(data).digest("hex"));
+    // A sync-flushed raw deflate stream: it inflates back, and ends byte-aligned.
+    const joined = new Uint8Array(Buffer.concat(parts));
+    assert.deepEqual([...joined.subarray(-4)], [0, 0, 0xff, 0xff]);
+    assert.deepEqual(new Uint8Array(inflateRawSync(joined, { finishFlush: 2 })), data);
+  } finally {
+    pool.close();
+  }
 });

@@ -1,16 +1,18 @@
 /**
  * Writes a `.tar.gz` dump archive as a stream: regular-file entries only, in the order they are
- * added, gzip-compressed into a sink.
+ * added, in one gzip member. Entry bodies are compressed in worker threads (see
+ * {@link DeflatePool}); a body may also be compressed ahead, while its bytes are still being
+ * produced, and added once its size is known ({@link ArchiveWriter.deflate} then
+ * {@link ArchiveWriter.addDeflated}): that is how a dump compresses a table while reading it.
  *
  * @module
  */
 
-import { createTarPacker } from "npm:modern-tar@0.8.6";
 import { BackupError, firstLine } from "../errors.ts";
+import { type DeflatedBody, DeflatePool, type DeflateStream } from "./deflate_pool.ts";
 import { ArchiveError } from "./errors.ts";
-import { gzipStream } from "./gzip_stream.ts";
-
-type TarPackerController = ReturnType<typeof createTarPacker>["controller"];
+import { DEFAULT_COMPRESSION_LEVEL, GzipMember } from "./gzip_member.ts";
+import { TAR_END, tarHeader, tarPadding } from "./tar_header.ts";
 
 /** Options of {@link ArchiveWriter.create}. */
 export interface ArchiveWriterOptions {
@@ -18,10 +20,20 @@ export interface ArchiveWriterOptions {
   mtime?: Date;
   /** Gzip level, 1 (fastest) to 9 (smallest); default 6. */
   compressionLevel?: number;
+  /** Compression workers, at most; default 1. */
+  workers?: number;
 }
 
 /** The body of an archive entry: all bytes at once, or a stream of exactly the declared size. */
 export type EntryBody = Uint8Array | ReadableStream<Uint8Array>;
+
+/** A body compressed ahead with {@link ArchiveWriter.deflate}. */
+export interface DeflatedEntry {
+  /** What the stream's `finish()` returned. */
+  body: DeflatedBody;
+  /** The compressed bytes the stream produced, in order. */
+  compressed: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+}
 
 /** The error thrown by a body stream that produced more bytes than declared. */
 function sizeError(path: string, size: number, got: number, more: boolean): ArchiveError {
@@ -33,10 +45,9 @@ function sizeError(path: string, size: number, got: number, more: boolean): Arch
 }
 
 /**
- * A streaming writer of `.tar.gz` archives in the official dump format (one gzip member, deflated
- * in a worker, see {@link gzipStream}): each entry is a
- * regular file (mode 0644, owner 0:0), paths longer than 100 bytes use the ustar prefix field
- * or a pax header, both read by Python's `tarfile`.
+ * A streaming writer of `.tar.gz` archives in the official dump format: one gzip member, each
+ * entry a regular file (mode 0644, owner 0:0); paths longer than 100 bytes use the ustar prefix
+ * field or a pax header, both read by Python's `tarfile`.
  *
  * Entries may be added from several tasks at once: they are written one after the other, in
  * call order. Memory stays bounded: a body stream is read only as fast as the sink accepts the
@@ -57,30 +68,28 @@ function sizeError(path: string, size: number, got: number, more: boolean): Arch
  * ```
  */
 export class ArchiveWriter {
-  readonly #controller: TarPackerController;
-  readonly #piped: Promise<void>;
+  readonly #sink: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #member: GzipMember;
+  readonly #pool: DeflatePool;
   readonly #mtime?: Date;
   #tail: Promise<void> = Promise.resolve();
   #failure: { error: unknown } | undefined;
   #sinkError: { error: unknown } | undefined;
   #finishing = false;
   #bodyReader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #bodyStream: DeflateStream | undefined;
+  /** Zero bytes owed after the last entry's body (tar pads bodies to 512 bytes). */
+  #padding = 0;
   #entries = 0;
   #bytes = 0;
 
   private constructor(sink: WritableStream<Uint8Array>, options: ArchiveWriterOptions) {
-    const { readable, controller } = createTarPacker();
-    this.#controller = controller;
+    this.#sink = sink.getWriter();
+    this.#sink.closed.catch(() => {});
+    const level = options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL;
+    this.#member = new GzipMember((bytes) => this.#emit(bytes), level);
+    this.#pool = new DeflatePool({ level, workers: options.workers });
     this.#mtime = options.mtime;
-    this.#piped = readable
-      .pipeThrough(gzipStream(options.compressionLevel))
-      .pipeTo(sink)
-      .catch((error) => {
-        if (!this.#failure) this.#sinkError = { error };
-        throw error;
-      });
-    // The failure is reported by the calls that are affected; avoid an unhandled rejection.
-    this.#piped.catch(() => {});
   }
 
   /**
@@ -113,12 +122,12 @@ export class ArchiveWriter {
   }
 
   /**
-   * Adds a regular file of `size` bytes at `path`. Resolves when the whole body has been handed
-   * to the compressor; calls made while an entry is being written wait their turn.
+   * Adds a regular file of `size` bytes at `path`. Resolves when the whole body has been
+   * compressed into the sink; calls made while an entry is being written wait their turn.
    *
    * A `Uint8Array` body whose length is not `size` is rejected without harming the archive; a
    * stream body that ends early, runs past `size` or fails breaks the archive (see the class
-   * documentation). Chunks of a body stream must not be modified after they are read.
+   * documentation).
    *
    * @example
    * ```ts
@@ -132,99 +141,171 @@ export class ArchiveWriter {
    * ```
    */
   addEntry(path: string, size: number, body: EntryBody): Promise<void> {
-    let precheck: ArchiveError | undefined;
-    if (!Number.isSafeInteger(size) || size < 0) {
-      precheck = new ArchiveError(`${path}: invalid entry size ${size}`);
-    } else if (body instanceof Uint8Array && body.length !== size) {
-      precheck = sizeError(path, size, body.length, false);
-    } else if (path === "" || path.includes("\0")) {
-      precheck = new ArchiveError(`${JSON.stringify(path)}: invalid entry path`);
-    } else if (this.#finishing) {
-      precheck = new ArchiveError(`${path}: cannot add an entry after finish() or abort()`);
-    }
+    const precheck = this.#precheck(path, size) ??
+      (body instanceof Uint8Array && body.length !== size
+        ? sizeError(path, size, body.length, false)
+        : undefined);
     if (precheck) {
       if (body instanceof ReadableStream) body.cancel(precheck).catch(() => {});
       return Promise.reject(precheck);
     }
-    const run = this.#tail.then(() => this.#write(path, size, body));
+    return this.#queue(path, body instanceof ReadableStream ? body : undefined, async () => {
+      if (body instanceof Uint8Array) {
+        await this.#member.addPlain(this.#headerBytes(path, size, body));
+      } else {
+        await this.#member.addPlain(this.#headerBytes(path, size));
+        await this.#writeStream(path, size, body);
+      }
+      this.#padding = tarPadding(size);
+      this.#entries += 1;
+      this.#bytes += size;
+    });
+  }
+
+  /**
+   * Starts compressing a body in a worker before its size is known; once it is finished, add it
+   * with {@link addDeflated}. The compressed bytes go to `output` (e.g. a spool file).
+   *
+   * @example
+   * ```ts
+   * import { ArchiveWriter } from "./tar_writer.ts";
+   *
+   * const archive = ArchiveWriter.create(new WritableStream());
+   * const compressed: Uint8Array[] = [];
+   * const stream = archive.deflate({ output: (chunk) => void compressed.push(chunk) });
+   * await stream.write(new TextEncoder().encode("[\n]\n"));
+   * const body = await stream.finish();
+   * await archive.addDeflated("top/db/t.json", { body, compressed });
+   * await archive.finish();
+   * ```
+   */
+  deflate(options: {
+    output: (chunk: Uint8Array) => void | Promise<void>;
+    sha256?: boolean;
+  }): DeflateStream {
+    if (this.#failure) throw this.#failure.error;
+    return this.#pool.open(options);
+  }
+
+  /**
+   * Adds a regular file whose body was compressed ahead (see {@link deflate}): its header is
+   * written, then the compressed bytes are copied in as they are.
+   */
+  addDeflated(path: string, entry: DeflatedEntry): Promise<void> {
+    const size = entry.body.size;
+    const precheck = this.#precheck(path, size);
+    if (precheck) return Promise.reject(precheck);
+    return this.#queue(path, undefined, async () => {
+      await this.#member.addPlain(this.#headerBytes(path, size));
+      for await (const chunk of entry.compressed) {
+        if (this.#failure) throw this.#brokenError(path);
+        await this.#member.addDeflated(chunk);
+      }
+      this.#member.addDeflatedSum(size, entry.body.crc32);
+      this.#padding = tarPadding(size);
+      this.#entries += 1;
+      this.#bytes += size;
+    });
+  }
+
+  #precheck(path: string, size: number): ArchiveError | undefined {
+    if (!Number.isSafeInteger(size) || size < 0) {
+      return new ArchiveError(`${path}: invalid entry size ${size}`);
+    }
+    if (path === "" || path.includes("\0")) {
+      return new ArchiveError(`${JSON.stringify(path)}: invalid entry path`);
+    }
+    if (this.#finishing) {
+      return new ArchiveError(`${path}: cannot add an entry after finish() or abort()`);
+    }
+  }
+
+  /** Runs `write` after the entries queued before it; a failure breaks the archive. */
+  #queue(
+    path: string,
+    body: ReadableStream<Uint8Array> | undefined,
+    write: () => Promise<void>,
+  ): Promise<void> {
+    const run = this.#tail.then(async () => {
+      if (this.#failure) {
+        const error = this.#brokenError(path);
+        if (body) await body.cancel(error).catch(() => {});
+        throw error;
+      }
+      try {
+        await write();
+      } catch (error) {
+        const reported = this.#failure
+          ? this.#brokenError(path)
+          : error instanceof BodyError
+          ? error.cause
+          : this.#writeError(path, error);
+        this.#fail(reported);
+        throw reported;
+      }
+    });
     this.#tail = run.catch(() => {});
     return run;
   }
 
-  async #write(path: string, size: number, body: EntryBody): Promise<void> {
-    if (this.#failure) {
-      const error = this.#brokenError(path);
-      if (body instanceof ReadableStream) await body.cancel(error).catch(() => {});
-      throw error;
-    }
-    let bodyError: { error: unknown } | undefined;
+  /** The previous entry's padding, this entry's header and, if given, its whole body. */
+  #headerBytes(path: string, size: number, body?: Uint8Array): Uint8Array {
+    const header = tarHeader({ path, size, mtime: this.#mtime ?? new Date() });
+    const out = new Uint8Array(this.#padding + header.length + (body?.length ?? 0));
+    out.set(header, this.#padding);
+    if (body) out.set(body, this.#padding + header.length);
+    this.#padding = 0;
+    return out;
+  }
+
+  /** Compresses a body stream in a worker, straight into the sink. */
+  async #writeStream(path: string, size: number, body: ReadableStream<Uint8Array>) {
+    const stream = this.#pool.open({ output: (chunk) => this.#member.addDeflated(chunk) });
+    this.#bodyStream = stream;
+    const reader = body.getReader();
+    this.#bodyReader = reader;
+    let written = 0;
     try {
-      const stream = this.#controller.add({
-        name: path,
-        size,
-        type: "file",
-        mode: 0o644,
-        uid: 0,
-        gid: 0,
-        mtime: this.#mtime ?? new Date(),
-      });
-      const writer = stream.getWriter();
-      if (body instanceof Uint8Array) {
-        if (size > 0) await writer.write(body);
-      } else {
-        const reader = body.getReader();
-        this.#bodyReader = reader;
-        let written = 0;
+      while (true) {
+        let chunk: ReadableStreamReadResult<Uint8Array>;
         try {
-          while (true) {
-            let chunk: ReadableStreamReadResult<Uint8Array>;
-            try {
-              chunk = await reader.read();
-            } catch (error) {
-              bodyError = { error };
-              throw error;
-            }
-            if (chunk.done) break;
-            const bytes = chunk.value;
-            if (!(bytes instanceof Uint8Array)) {
-              bodyError = { error: new ArchiveError(`${path}: a body chunk is not a Uint8Array`) };
-              throw bodyError.error;
-            }
-            if (bytes.length === 0) continue;
-            written += bytes.length;
-            if (written > size) {
-              bodyError = { error: sizeError(path, size, size, true) };
-              throw bodyError.error;
-            }
-            await writer.write(bytes);
-          }
+          chunk = await reader.read();
         } catch (error) {
-          reader.cancel(error).catch(() => {});
-          throw error;
-        } finally {
-          this.#bodyReader = undefined;
-          reader.releaseLock();
+          throw new BodyError(error);
         }
-        if (written !== size) {
-          bodyError = { error: sizeError(path, size, written, false) };
-          throw bodyError.error;
+        if (chunk.done) break;
+        const bytes = chunk.value;
+        if (!(bytes instanceof Uint8Array)) {
+          throw new BodyError(new ArchiveError(`${path}: a body chunk is not a Uint8Array`));
         }
+        written += bytes.length;
+        if (written > size) throw new BodyError(sizeError(path, size, size, true));
+        await stream.write(bytes);
       }
-      await writer.close();
-      this.#entries += 1;
-      this.#bytes += size;
+      if (written !== size) throw new BodyError(sizeError(path, size, written, false));
+      const sum = await stream.finish();
+      this.#member.addDeflatedSum(sum.size, sum.crc32);
     } catch (error) {
-      const reported = this.#failure
-        ? this.#brokenError(path)
-        : bodyError
-        ? bodyError.error
-        : this.#writeError(path, error);
-      this.#fail(reported);
-      throw reported;
+      stream.abort();
+      reader.cancel(error).catch(() => {});
+      throw error;
+    } finally {
+      this.#bodyReader = undefined;
+      this.#bodyStream = undefined;
+      reader.releaseLock();
     }
   }
 
-  /** Maps an error of the tar/gzip/sink side to what the caller should see. */
+  async #emit(bytes: Uint8Array): Promise<void> {
+    try {
+      await this.#sink.write(bytes);
+    } catch (error) {
+      this.#sinkError ??= { error };
+      throw error;
+    }
+  }
+
+  /** Maps an error of the gzip/sink side to what the caller should see. */
   #writeError(path: string, error: unknown): unknown {
     const cause = this.#sinkError ? this.#sinkError.error : error;
     if (cause instanceof BackupError) return cause;
@@ -233,12 +314,8 @@ export class ArchiveWriter {
 
   #brokenError(path: string): unknown {
     const failure = this.#failure!.error;
-    if (failure instanceof BackupError) {
-      return new ArchiveError(`${path}: not written, the archive failed: ${failure.message}`, {
-        cause: failure,
-      });
-    }
-    return new ArchiveError(`${path}: not written, the archive failed: ${firstLine(failure)}`, {
+    const message = failure instanceof BackupError ? failure.message : firstLine(failure);
+    return new ArchiveError(`${path}: not written, the archive failed: ${message}`, {
       cause: failure,
     });
   }
@@ -246,11 +323,9 @@ export class ArchiveWriter {
   #fail(error: unknown): void {
     if (this.#failure) return;
     this.#failure = { error };
-    try {
-      this.#controller.error(error);
-    } catch {
-      // already stopped
-    }
+    this.#bodyStream?.abort();
+    this.#pool.close();
+    this.#sink.abort(error).catch(() => {});
   }
 
   /**
@@ -270,9 +345,11 @@ export class ArchiveWriter {
     this.#finishing = true;
     await this.#tail;
     if (this.#failure) throw this.#failure.error;
+    this.#pool.close();
     try {
-      this.#controller.finalize();
-      await this.#piped;
+      const end = new Uint8Array(this.#padding + TAR_END.length);
+      await this.#member.end(end);
+      await this.#sink.close();
     } catch (error) {
       const reported = this.#sinkError?.error ?? error;
       const wrapped = reported instanceof BackupError ? reported : new ArchiveError(
@@ -301,6 +378,13 @@ export class ArchiveWriter {
     const error = reason ?? new ArchiveError("the archive was aborted");
     this.#fail(error);
     this.#bodyReader?.cancel(error).catch(() => {});
-    await this.#piped.catch(() => {});
+    await this.#tail;
+  }
+}
+
+/** An error of a body stream itself, passed on to the caller as it is. */
+class BodyError extends Error {
+  constructor(override readonly cause: unknown) {
+    super("body stream failed");
   }
 }

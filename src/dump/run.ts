@@ -81,9 +81,12 @@ export async function dump(options: DumpOptions): Promise<DumpSummary> {
     output = toStdout
       ? stdoutOutput(options.stdout)
       : await openFileOutput(target, !!options.overwrite);
+    const clients = Math.max(1, options.clients ?? DUMP_DEFAULTS.clients);
     archive = ArchiveWriter.create(output.sink, {
       mtime: now,
       compressionLevel: options.compressionLevel,
+      // Tables in flight compress in parallel, up to one worker per core.
+      workers: Math.min(clients, navigator.hardwareConcurrency || 1),
     });
     const job = {
       top: archiveBaseName(now),
@@ -95,7 +98,6 @@ export async function dump(options: DumpOptions): Promise<DumpSummary> {
       batchTimeoutMs: options.batchTimeoutMs ?? DUMP_DEFAULTS.batchTimeoutMs,
       signal,
     };
-    const clients = Math.max(1, options.clients ?? DUMP_DEFAULTS.clients);
     const linkFor = (worker: number): Link => {
       links[worker] ??= new Link({
         connect,

@@ -1,7 +1,8 @@
 /**
- * Exports one table: its metadata and documents, read in primary-key order into a spool, then
- * appended to the archive (`.info` first, then `.json`). A lost connection resumes the read
- * after the last primary key written, so no document is lost or written twice.
+ * Exports one table: its metadata and documents, read in primary-key order and compressed (in a
+ * worker, while the read goes on) into a spool, then appended to the archive (`.info` first,
+ * then `.json`). A lost connection resumes the read after the last primary key written, so no
+ * document is lost or written twice.
  *
  * @module
  */
@@ -15,8 +16,8 @@ import {
 } from "../archive/table_info.ts";
 import { ServerError } from "../connection/driver.ts";
 import { VERSION } from "../version.ts";
-import { createHash, type Hash } from "node:crypto";
 import { entryPath } from "../archive/layout.ts";
+import type { DeflateStream } from "../archive/deflate_pool.ts";
 import type { ArchiveWriter } from "../archive/tar_writer.ts";
 import type { Progress } from "../progress/progress.ts";
 import type { Link } from "../connection/link.ts";
@@ -30,7 +31,7 @@ export interface TableJob {
   progress: Progress;
   /** Directory for spool files (exists). */
   spoolDir: string;
-  /** Bytes a spool keeps in memory before it moves to a file. */
+  /** Compressed bytes a spool keeps in memory before it moves to a file. */
   spoolMemoryBytes?: number;
   readOutdated: boolean;
   batchTimeoutMs: number;
@@ -90,26 +91,20 @@ export async function exportTable(
   const estimate = (meta.info.doc_count_estimates ?? []).reduce((a, b) => a + b, 0);
   job.progress.startTable(label, estimate);
   // Spool files are numbered: table names may hold characters a file system dislikes.
-  const spool = new Spool(`${job.spoolDir}/${++spoolCounter}.json`, job.spoolMemoryBytes);
+  const spool = new Spool(`${job.spoolDir}/${++spoolCounter}.json.deflate`, job.spoolMemoryBytes);
+  const body = job.archive.deflate({ output: (chunk) => spool.write(chunk), sha256: true });
   try {
     const readStarted = new Date();
-    const hash = createHash("sha256");
-    const documents = await readDocuments(
-      job,
-      link,
-      name,
-      meta.info.primary_key,
-      { spool, hash },
-      label,
-    );
+    const documents = await readDocuments(job, link, name, meta.info.primary_key, body, label);
+    const json = await body.finish();
     await spool.finish();
     job.signal.throwIfAborted();
     const record: BackupRecord = {
       tool: "rethinkdb-backup",
       version: VERSION,
       documents,
-      json_bytes: spool.size,
-      json_sha256: hash.digest("hex"),
+      json_bytes: json.size,
+      json_sha256: json.sha256!,
       read_started: readStarted.toISOString(),
       read_ended: new Date().toISOString(),
     };
@@ -122,39 +117,39 @@ export async function exportTable(
       info.length,
       info,
     );
-    const jsonAdded = job.archive.addEntry(
+    const jsonAdded = job.archive.addDeflated(
       entryPath(job.top, db, table, "json"),
-      spool.size,
-      ReadableStream.from(spool.chunks()),
+      { body: json, compressed: spool.chunks() },
     );
     await Promise.all([infoAdded, jsonAdded]);
     job.progress.finishTable(label);
     return {
       name,
       documents,
-      jsonBytes: spool.size,
+      jsonBytes: json.size,
       indexes: meta.indexes.length,
       writeHook: meta.writeHook !== null,
     };
   } finally {
+    body.abort();
     await spool.remove();
   }
 }
 
-/** Reads every document into `spool`, resuming after a lost connection; returns the count. */
+/**
+ * Reads every document into `body` (the `.json` entry, being compressed), resuming after a lost
+ * connection; returns the count.
+ */
 async function readDocuments(
   job: TableJob,
   link: Link,
   name: TableName,
   primaryKey: string,
-  out: { spool: Spool; hash: Hash },
+  body: DeflateStream,
   label: string,
 ): Promise<number> {
-  // The hash sees exactly the bytes of the `.json` entry, for the `.info` record.
-  const write = (bytes: Uint8Array) => {
-    out.hash.update(bytes);
-    return out.spool.write(bytes);
-  };
+  // Each piece is a fresh buffer, so it moves to the compression worker without a copy.
+  const write = (bytes: Uint8Array) => body.write(bytes, { transfer: true });
   const encoder = new DocumentsEncoder();
   await write(encoder.begin());
   let documents = 0;
@@ -173,12 +168,13 @@ async function readDocuments(
         job.signal.throwIfAborted();
         if (batch.count === 0) continue;
         const bytes = encoder.encodeRaw(batch);
+        const size = bytes.byteLength;
         await write(bytes);
         documents += batch.count;
-        // The resume point moves only once the batch is safely in the spool.
+        // The resume point moves only once the batch is handed to the compressor.
         after = batch.lastKey;
         started = true;
-        job.progress.add(label, batch.count, bytes.byteLength);
+        job.progress.add(label, batch.count, size);
         link.succeeded();
       }
       break;

@@ -1,0 +1,221 @@
+/**
+ * Compression off the main thread: a few workers, each compressing any number of independent
+ * raw-deflate streams (one per table being dumped), so that reading tables and compressing them
+ * overlap, and several tables compress in parallel. Each stream ends with a sync flush, which
+ * lets the archive writer join the streams into one gzip member.
+ *
+ * @module
+ */
+
+/** What a finished stream's uncompressed bytes were. */
+export interface DeflatedBody {
+  /** Uncompressed length in bytes. */
+  readonly size: number;
+  /** CRC-32 of the uncompressed bytes. */
+  readonly crc32: number;
+  /** SHA-256 (hex) of the uncompressed bytes, when asked for. */
+  readonly sha256?: string;
+}
+
+/** Options of {@link DeflatePool.open}. */
+export interface DeflateStreamOptions {
+  /**
+   * Receives the compressed bytes, in order. May return a promise: later outputs wait for it
+   * (and {@link DeflateStream.finish} waits for the last one); a rejection fails the stream.
+   */
+  output: (chunk: Uint8Array) => void | Promise<void>;
+  /** Also compute the SHA-256 of the uncompressed bytes. */
+  sha256?: boolean;
+}
+
+/** Uncompressed bytes handed to a worker and not yet taken in, per stream, at most. */
+const MAX_IN_FLIGHT = 4 * 1024 * 1024;
+
+interface Reply {
+  id: number;
+  out?: Uint8Array;
+  consumed?: number;
+  done?: DeflatedBody;
+  error?: string;
+}
+
+/**
+ * A pool of compression workers at one level. Workers start on first use and end with
+ * {@link close}.
+ *
+ * @example
+ * ```ts
+ * import { DeflatePool } from "./deflate_pool.ts";
+ *
+ * const pool = new DeflatePool({ level: 6, workers: 2 });
+ * const parts: Uint8Array[] = [];
+ * const stream = pool.open({ output: (chunk) => void parts.push(chunk) });
+ * await stream.write(new TextEncoder().encode("[\n]\n"));
+ * const body = await stream.finish(); // { size: 4, crc32: … }
+ * pool.close();
+ * ```
+ */
+export class DeflatePool {
+  readonly #level: number;
+  readonly #size: number;
+  readonly #workers: { worker: Worker; streams: number }[] = [];
+  readonly #streams = new Map<number, DeflateStream>();
+  #nextId = 1;
+  #closed = false;
+
+  /** `level` is zlib's 1–9; at most `workers` workers run. */
+  constructor(options: { level: number; workers?: number }) {
+    this.#level = options.level;
+    this.#size = Math.max(1, options.workers ?? 1);
+  }
+
+  /** Starts a stream on the least busy worker. */
+  open(options: DeflateStreamOptions): DeflateStream {
+    if (this.#closed) throw new Error("the compression workers were stopped");
+    const slot = this.#slot();
+    const id = this.#nextId++;
+    const stream = new DeflateStream(id, slot.worker, options, () => {
+      this.#streams.delete(id);
+      slot.streams--;
+    });
+    this.#streams.set(id, stream);
+    slot.streams++;
+    slot.worker.postMessage({ id, open: true, level: this.#level, sha256: !!options.sha256 });
+    return stream;
+  }
+
+  /** Stops every worker; streams still open fail. Safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const stream of this.#streams.values()) {
+      stream.fail(new Error("the compression workers were stopped"));
+    }
+    for (const { worker } of this.#workers) worker.terminate();
+  }
+
+  #slot(): { worker: Worker; streams: number } {
+    const idle = this.#workers.find((slot) => slot.streams === 0);
+    if (idle) return idle;
+    if (this.#workers.length < this.#size) {
+      const worker = new Worker(new URL("./deflate_worker.ts", import.meta.url).href, {
+        type: "module",
+      });
+      worker.onmessage = (event: MessageEvent) => {
+        const reply = event.data as Reply;
+        this.#streams.get(reply.id)?.receive(reply);
+      };
+      worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault();
+        const error = new Error(`compression worker failed: ${event.message}`);
+        for (const stream of this.#streams.values()) {
+          if (stream.worker === worker) stream.fail(error);
+        }
+      };
+      const slot = { worker, streams: 0 };
+      this.#workers.push(slot);
+      return slot;
+    }
+    return this.#workers.reduce((a, b) => (b.streams < a.streams ? b : a));
+  }
+}
+
+/**
+ * One raw-deflate stream in a worker (see {@link DeflatePool.open}). Writes wait while more
+ * than 4 MiB of this stream sit uncompressed in the worker, so memory stays bounded.
+ */
+export class DeflateStream {
+  readonly #id: number;
+  /** The worker this stream runs on. */
+  readonly worker: Worker;
+  readonly #options: DeflateStreamOptions;
+  readonly #release: () => void;
+  #inFlight = 0;
+  #wake: (() => void) | undefined;
+  #output: Promise<void> = Promise.resolve();
+  #failure: Error | undefined;
+  #done: { resolve: (body: DeflatedBody) => void; reject: (error: Error) => void } | undefined;
+  #ended = false;
+  #released = false;
+
+  /** Use {@link DeflatePool.open}. */
+  constructor(id: number, worker: Worker, options: DeflateStreamOptions, release: () => void) {
+    this.#id = id;
+    this.worker = worker;
+    this.#options = options;
+    this.#release = release;
+  }
+
+  /**
+   * Compresses `chunk`. With `transfer`, the chunk's buffer moves to the worker (the caller
+   * must not use it again; it must be a whole, unshared buffer); otherwise it is copied.
+   */
+  async write(chunk: Uint8Array, options: { transfer?: boolean } = {}): Promise<void> {
+    if (this.#failure) throw this.#failure;
+    if (this.#ended) throw new Error("write after finish()");
+    if (chunk.byteLength === 0) return;
+    const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
+    const own = options.transfer && whole ? chunk : chunk.slice();
+    this.#inFlight += own.byteLength;
+    this.worker.postMessage({ id: this.#id, write: true, chunk: own }, [
+      own.buffer as ArrayBuffer,
+    ]);
+    while (this.#inFlight > MAX_IN_FLIGHT && !this.#failure) {
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+      this.#wake = undefined;
+    }
+    if (this.#failure) throw this.#failure;
+  }
+
+  /** Flushes the stream; resolves once every compressed byte has gone to `output`. */
+  async finish(): Promise<DeflatedBody> {
+    if (this.#failure) throw this.#failure;
+    this.#ended = true;
+    const body = await new Promise<DeflatedBody>((resolve, reject) => {
+      this.#done = { resolve, reject };
+      this.worker.postMessage({ id: this.#id, finish: true });
+    });
+    await this.#output;
+    if (this.#failure) throw this.#failure;
+    return body;
+  }
+
+  /** Abandons the stream (nothing more is compressed); safe to call at any time. */
+  abort(): void {
+    if (this.#failure || this.#released) return;
+    this.worker.postMessage({ id: this.#id, close: true });
+    this.fail(new Error("the compression was abandoned"));
+  }
+
+  /** @internal Handles the worker's reply for this stream. */
+  receive(reply: Reply): void {
+    if (this.#failure) return;
+    if (reply.out) {
+      const out = reply.out;
+      this.#output = this.#output.then(() => this.#failure ? undefined : this.#options.output(out))
+        .catch((error) => this.fail(error));
+    } else if (reply.consumed !== undefined) {
+      this.#inFlight -= reply.consumed;
+      if (this.#inFlight <= MAX_IN_FLIGHT) this.#wake?.();
+    } else if (reply.done) {
+      this.#releaseSlot();
+      this.#done?.resolve(reply.done);
+    } else if (reply.error !== undefined) {
+      this.fail(new Error(`compression failed: ${reply.error}`));
+    }
+  }
+
+  /** @internal Fails the stream: pending and later calls reject with `error`. */
+  fail(error: unknown): void {
+    if (this.#failure) return;
+    this.#failure = error instanceof Error ? error : new Error(String(error));
+    this.#releaseSlot();
+    this.#wake?.();
+    this.#done?.reject(this.#failure);
+  }
+
+  #releaseSlot(): void {
+    if (!this.#released) this.#release();
+    this.#released = true;
+  }
+}
