@@ -1,5 +1,5 @@
 /**
- * `deno task bench [--docs N ...] [--server HOST:PORT] [--many]`: dump and restore speed and
+ * `deno task bench [--docs N ...] [--server HOST:PORT] [--many] [--big]`: dump and restore speed and
  * memory, each against a baseline measured in the same run on the same data:
  *
  * - dump wall time / a raw wire read of the same table (`scripts/raw_read.ts`: frames read and
@@ -7,6 +7,9 @@
  * - restore documents/s / a bare client inserting the same documents in `r.json` batches
  *   (`scripts/bare_insert.ts`); restore peak RSS.
  * - `--many`: 100 tables × 50 documents, a third with a secondary index: dump and restore wall.
+ * - `--big`: the large-document shape, 3 documents of 30 MB (30 strings of 1 MB each) and 5,000
+ *   small ones: dump wall / raw read, and peak RSS of dump and restore against the largest
+ *   document.
  *
  * Against the test server (default, its own process) schema changes get the real server's
  * latency (tableCreate 270 ms, indexWait 55 ms); `--server` measures a real RethinkDB instead
@@ -233,6 +236,75 @@ async function runMany(address: string): Promise<Record<string, string>> {
   }
 }
 
+/**
+ * Text of `bytes` characters: a 4 KB block of words repeated, like templated content. (Text
+ * without repeats within deflate's 32 KB window is pathological for zlib's level 6: 40 MB/s here,
+ * 5 MB/s for C gzip, which would measure the compressor, not the dump.)
+ */
+function prose(bytes: number, seed: number): string {
+  const block = words(4096, seed);
+  return block.repeat(Math.ceil(bytes / block.length)).slice(0, bytes);
+}
+
+function words(bytes: number, seed: number): string {
+  const words = ["rethink", "table", "shard", "replica", "cursor", "batch", "index", "write"];
+  const parts: string[] = [];
+  let length = 0;
+  let state = seed;
+  while (length < bytes) {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    const word = words[state % words.length] + (state % 1000);
+    parts.push(word);
+    length += word.length + 1;
+  }
+  return parts.join(" ").slice(0, bytes);
+}
+
+/** 3 documents of 30 MB and 5,000 small ones: dump and restore wall and peak RSS. */
+async function runBig(address: string): Promise<Record<string, string>> {
+  const dir = await Deno.makeTempDir({ prefix: "rethinkdb-bench-" });
+  const db = "bench_big";
+  const dbs = [db, `${db}_restored`];
+  const megabyte = 1 << 20;
+  try {
+    await dropAll(address, dbs);
+    const conn = await open(address);
+    await conn.createDatabase(db);
+    await conn.createTable(db, "docs", { primaryKey: "id" });
+    await conn.waitForTable(db, "docs");
+    for (let i = 0; i < 5000; i += 1000) {
+      const part = Array.from({ length: 1000 }, (_, k) => makeDoc(i + k));
+      await conn.insertJson(db, "docs", JSON.stringify(part));
+    }
+    for (let i = 0; i < 3; i++) {
+      const parts = Array.from({ length: 30 }, (_, k) => prose(megabyte, i * 100 + k));
+      await conn.insertJson(db, "docs", JSON.stringify([{ id: `big${i}`, parts }]));
+    }
+    await conn.close();
+    const archive = `${dir}/big.tar.gz`;
+    const raw = await measure(deno([script("raw_read.ts"), address, db, "docs"]));
+    const dump = await measure(deno([mod, "dump", "-c", address, "-e", db, "-f", archive, "-q"]));
+    const restore = await measure(
+      deno([mod, "restore", archive, "-c", address, "-q", "--rename", `${db}=${db}_restored`]),
+    );
+    const largest = 30 * megabyte / 1e6;
+    return {
+      shape: "3 × 30 MB + 5,000 small docs",
+      "raw read s": raw.wall.toFixed(2),
+      "dump s": dump.wall.toFixed(2),
+      "dump/raw read": (dump.wall / raw.wall).toFixed(2),
+      "dump RSS MB": dump.maxRssMb.toFixed(0),
+      "dump RSS target MB": (150 + 3 * largest).toFixed(0),
+      "restore s": restore.wall.toFixed(2),
+      "restore RSS MB": restore.maxRssMb.toFixed(0),
+      "restore RSS target MB": (150 + 4 * largest).toFixed(0),
+    };
+  } finally {
+    await dropAll(address, dbs).catch(() => {});
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 function table(rows: Record<string, string>[]): void {
   const columns = Object.keys(rows[0]);
   console.log(`| ${columns.join(" | ")} |`);
@@ -247,13 +319,15 @@ if (import.meta.main) {
       docs: { type: "string", multiple: true },
       server: { type: "string" },
       many: { type: "boolean" },
+      big: { type: "boolean" },
     },
   });
   const server = values.server === undefined ? await startServer() : undefined;
   const address = values.server ?? server!.address;
   try {
     const rows = [];
-    for (const docs of (values.docs ?? ["100000", "1000000"]).map(Number)) {
+    // `--docs 0` leaves the single-table shape out.
+    for (const docs of (values.docs ?? ["100000", "1000000"]).map(Number).filter((n) => n > 0)) {
       console.error(`bench: ${docs} documents…`);
       rows.push(await run(address, docs));
     }
@@ -261,6 +335,10 @@ if (import.meta.main) {
     if (values.many) {
       console.error("bench: many small tables…");
       table([await runMany(address)]);
+    }
+    if (values.big) {
+      console.error("bench: large documents…");
+      table([await runBig(address)]);
     }
   } finally {
     await server?.stop();

@@ -14,7 +14,7 @@
 
 import { r } from "npm:rethinkdb-ts@3.0.0";
 import { parseAddress } from "../src/connection/address.ts";
-import { FrameReader } from "../src/connection/frames.ts";
+import { type Frame, FrameReader } from "../src/connection/frames.ts";
 import { handshake, writeAll } from "../src/connection/handshake.ts";
 import { openSocket } from "../src/connection/open.ts";
 
@@ -43,14 +43,24 @@ let bytes = 0;
 const buffer = new Uint8Array(256 * 1024);
 let pending: Uint8Array | undefined = leftover.length > 0 ? leftover : undefined;
 read: while (true) {
-  let chunk = pending;
-  pending = undefined;
-  if (!chunk) {
-    const n = await socket.read(buffer);
+  let received: Frame[];
+  const target = reader.target;
+  if (target) {
+    // The rest of a large frame goes straight into its buffer, as the tool's transport does.
+    const n = await socket.read(target);
     if (n === null) throw new Error("the server closed the connection");
-    chunk = buffer.slice(0, n);
+    received = reader.filled(n);
+  } else {
+    let chunk = pending;
+    pending = undefined;
+    if (!chunk) {
+      const n = await socket.read(buffer);
+      if (n === null) throw new Error("the server closed the connection");
+      chunk = buffer.slice(0, n);
+    }
+    received = reader.push(chunk);
   }
-  for (const frame of reader.push(chunk)) {
+  for (const frame of received) {
     frames++;
     bytes += frame.body.length;
     // `{"t":3,...}`: the type digit is the sixth byte of every response body.

@@ -57,3 +57,47 @@ Deno.test("FrameReader: a 30 MB frame in 64 KiB chunks copies at most twice its 
   assert.equal(got[0].body.length, size);
   assert.ok(reader.bytesCopied <= 2 * size, `copied ${reader.bytesCopied} bytes`);
 });
+
+Deno.test("FrameReader: a large frame is read in place, then the frames after it", () => {
+  const size = 3 * 1024 * 1024;
+  const body = new Uint8Array(size).fill(0x62);
+  const bytes = new Uint8Array(12 + size);
+  new DataView(bytes.buffer).setUint32(0, 9, true);
+  new DataView(bytes.buffer).setUint32(8, size, true);
+  bytes.set(body, 12);
+  const after = stream([[10, '{"t":2,"r":[]}']]);
+  const reader = new FrameReader();
+  // The first read holds the header and a little of the body.
+  assert.deepEqual(reader.push(bytes.subarray(0, 1000)), []);
+  let copied = reader.bytesCopied;
+  assert.equal(copied, 1000 - 12);
+  let at = 1000;
+  while (reader.target) {
+    const target = reader.target;
+    const n = Math.min(target.length, 200_000);
+    target.set(bytes.subarray(at, at + n));
+    at += n;
+    const frames = reader.filled(n);
+    if (at < bytes.length) assert.deepEqual(frames, []);
+    else {
+      assert.equal(frames.length, 1);
+      assert.equal(frames[0].token, 9);
+      assert.deepEqual(frames[0].body, body);
+      // The body is a buffer of its own: nothing else shares it.
+      assert.equal(frames[0].body.buffer.byteLength, size);
+    }
+  }
+  assert.equal(at, bytes.length);
+  assert.equal(reader.bytesCopied, copied, "bytes read in place are not copied");
+  // A chunk that ends a large frame and starts the next one works through push() too.
+  const reader2 = new FrameReader();
+  reader2.push(bytes.subarray(0, 5000));
+  copied = reader2.bytesCopied;
+  const rest = new Uint8Array(bytes.length - 5000 + after.length);
+  rest.set(bytes.subarray(5000));
+  rest.set(after, bytes.length - 5000);
+  const frames = reader2.push(rest);
+  assert.deepEqual(frames.map((f) => f.token), [9, 10]);
+  assert.equal(reader2.buffered, 0);
+  assert.equal(reader2.target, undefined);
+});

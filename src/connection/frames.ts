@@ -1,7 +1,9 @@
 /**
  * Splits the response byte stream into frames (8-byte token, 4-byte length, body), at a cost
  * linear in the bytes received: chunks are kept as they arrive and a body is assembled once,
- * when complete, or returned as a subarray when it lies in one chunk.
+ * when complete, or returned as a subarray when it lies in one chunk. A large body gets its own
+ * buffer as soon as its header is in, and the socket can read straight into it
+ * ({@link FrameReader.target}), so a 30 MB document is neither held twice nor copied.
  *
  * @module
  */
@@ -15,6 +17,9 @@ export interface Frame {
 }
 
 const HEADER = 12;
+
+/** Bodies of at least this size are received in place (see {@link FrameReader.target}). */
+export const LARGE_FRAME = 1024 * 1024;
 
 /**
  * Incremental frame reader.
@@ -32,31 +37,72 @@ export class FrameReader {
   /** Offset of the unread data in `#chunks[0]`. */
   #offset = 0;
   #buffered = 0;
+  /** A large body being filled in place. */
+  #large: { token: number; body: Uint8Array; filled: number } | undefined;
   /** Bytes copied so far, to prove the cost is linear. */
   bytesCopied = 0;
 
   /** Bytes received and not yet returned in a frame. */
   get buffered(): number {
-    return this.#buffered;
+    return this.#buffered + (this.#large?.filled ?? 0);
+  }
+
+  /**
+   * The rest of a large frame's body, when one is being received: read the socket into it and
+   * report the bytes with {@link filled}. The buffer becomes the frame's body, owned by
+   * whoever receives the frame.
+   */
+  get target(): Uint8Array | undefined {
+    return this.#large?.body.subarray(this.#large.filled);
+  }
+
+  /** Records `n` bytes read into {@link target}; returns the frame if it is now complete. */
+  filled(n: number): Frame[] {
+    const large = this.#large!;
+    large.filled += n;
+    if (large.filled < large.body.length) return [];
+    this.#large = undefined;
+    return [{ token: large.token, body: large.body }];
   }
 
   /** Adds a chunk (kept, not copied) and returns the frames it completes. */
   push(chunk: Uint8Array): Frame[] {
+    const frames: Frame[] = [];
+    if (this.#large) {
+      const large = this.#large;
+      const part = chunk.subarray(0, large.body.length - large.filled);
+      large.body.set(part, large.filled);
+      this.bytesCopied += part.length;
+      frames.push(...this.filled(part.length));
+      chunk = chunk.subarray(part.length);
+    }
     if (chunk.length > 0) {
       this.#chunks.push(chunk);
       this.#buffered += chunk.length;
     }
-    const frames: Frame[] = [];
     while (this.#buffered >= HEADER) {
       const header = this.#peek(HEADER);
       const view = new DataView(header.buffer, header.byteOffset, HEADER);
       const length = view.getUint32(8, true);
-      if (this.#buffered < HEADER + length) break;
       const token = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
+      if (this.#buffered < HEADER + length) {
+        if (length >= LARGE_FRAME) this.#startLarge(token, length);
+        break;
+      }
       this.#skip(HEADER);
       frames.push({ token, body: this.#take(length) });
     }
     return frames;
+  }
+
+  /** Moves what is buffered of a large frame into the body's own buffer. */
+  #startLarge(token: number, length: number): void {
+    this.#skip(HEADER);
+    const body = new Uint8Array(length);
+    const filled = this.#buffered;
+    body.set(this.#take(filled), 0);
+    this.bytesCopied += filled;
+    this.#large = { token, body, filled };
   }
 
   /** The next `n` bytes without consuming them (copied only when they span chunks). */

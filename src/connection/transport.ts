@@ -6,7 +6,7 @@
  */
 
 import type { ByteStream } from "./tls_socket.ts";
-import { encodeFrame, FrameReader } from "./frames.ts";
+import { encodeFrame, type Frame, FrameReader } from "./frames.ts";
 import { writeAll } from "./handshake.ts";
 
 /** Query types of the wire protocol. */
@@ -128,15 +128,19 @@ export class Transport {
     try {
       let buffer = new Uint8Array(READ_SIZE);
       while (this.#failure === undefined) {
-        const n = await this.#conn.read(buffer);
+        // The rest of a large frame is read straight into its body's buffer.
+        const target = this.#reader.target;
+        const n = await this.#conn.read(target ?? buffer);
         if (n === null) {
           const midFrame = this.#reader.buffered > 0 ? " in the middle of a response" : "";
           this.#fail(this.#lostError(`the server closed the connection${midFrame}`));
           break;
         }
-        // Frames may keep their chunk alive: a big read hands its buffer over, a small one is
-        // copied out so that a small frame does not pin a whole read buffer.
-        if (n >= READ_SIZE / 4) {
+        if (target) {
+          this.#deliver(this.#reader.filled(n));
+        } else if (n >= READ_SIZE / 4) {
+          // Frames may keep their chunk alive: a big read hands its buffer over, a small one is
+          // copied out so that a small frame does not pin a whole read buffer.
           this.#dispatch(buffer.subarray(0, n));
           buffer = new Uint8Array(READ_SIZE);
         } else {
@@ -149,7 +153,11 @@ export class Transport {
   }
 
   #dispatch(chunk: Uint8Array): void {
-    for (const frame of this.#reader.push(chunk)) {
+    this.#deliver(this.#reader.push(chunk));
+  }
+
+  #deliver(frames: Frame[]): void {
+    for (const frame of frames) {
       const pending = this.#pending.get(frame.token);
       if (pending === undefined) continue; // a stopped query
       if (pending.waiter) {

@@ -119,8 +119,16 @@ export async function prepareTable(
 }
 
 /**
- * Inserts every batch, up to one per pool connection at once; resolves when all are confirmed.
- * Any failed write stops the table with the server's first error.
+ * Document bytes of one table in flight at most (a single larger batch still goes alone): a
+ * batch is held twice while in flight (its text and its query frame), so this bounds memory
+ * when documents are large, and is never reached by batches of small ones.
+ */
+export const MAX_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
+
+/**
+ * Inserts every batch, up to one per pool connection at once and {@link MAX_BYTES_IN_FLIGHT};
+ * resolves when all are confirmed. Any failed write stops the table with the server's first
+ * error.
  */
 export async function insertBatches(
   pool: WriterPool,
@@ -132,14 +140,22 @@ export async function insertBatches(
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;
   let written = 0;
+  let bytesInFlight = 0;
+  let wake: (() => void) | undefined;
   for await (const batch of batches) {
     if (options.signal?.aborted) throw options.signal.reason;
+    if (failure) break;
+    // The next batch is read while earlier ones are in flight, and sent once there is room.
+    while (bytesInFlight > 0 && bytesInFlight + batch.bytes > MAX_BYTES_IN_FLIGHT && !failure) {
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
     if (failure) break;
     const link = await pool.acquire();
     if (failure) {
       pool.release(link);
       break;
     }
+    bytesInFlight += batch.bytes;
     const task = (async () => {
       try {
         const result = await insertOnce(link, db, table, batch, options);
@@ -149,6 +165,9 @@ export async function insertBatches(
       } catch (error) {
         failure ??= inTable(error, db, table);
       } finally {
+        bytesInFlight -= batch.bytes;
+        wake?.();
+        wake = undefined;
         pool.release(link);
       }
     })();

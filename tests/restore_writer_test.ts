@@ -1,0 +1,78 @@
+/** `insertBatches` bounds what is in flight: connections, and bytes when documents are large. */
+import assert from "node:assert/strict";
+import type { DocumentBatch } from "../src/archive/documents.ts";
+import type { Connection } from "../src/connection/driver.ts";
+import type { Link } from "../src/connection/link.ts";
+import { insertBatches, MAX_BYTES_IN_FLIGHT, WriterPool } from "../src/restore/writer.ts";
+
+/** Links to a fake server that records the largest number of batches and bytes in flight. */
+function fakeLinks(count: number) {
+  const stats = { batches: 0, bytes: 0, maxBatches: 0, maxBytes: 0, inserted: 0 };
+  const conn = {
+    async insertJson(_db: string, _table: string, json: string) {
+      const docs = JSON.parse(json) as unknown[];
+      stats.batches++;
+      stats.bytes += json.length - 2;
+      stats.maxBatches = Math.max(stats.maxBatches, stats.batches);
+      stats.maxBytes = Math.max(stats.maxBytes, stats.bytes);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      stats.batches--;
+      stats.bytes -= json.length - 2;
+      stats.inserted += docs.length;
+      return {
+        inserted: docs.length,
+        replaced: 0,
+        unchanged: 0,
+        errors: 0,
+        deleted: 0,
+        skipped: 0,
+      };
+    },
+  } as unknown as Connection;
+  const link = {
+    connection: () => Promise.resolve(conn),
+    succeeded() {},
+    recover: (error: unknown) => Promise.reject(error),
+  } as unknown as Link;
+  return { links: Array.from({ length: count }, () => link), stats };
+}
+
+async function* batchesOf(sizes: number[]): AsyncGenerator<DocumentBatch> {
+  let firstDocument = 0;
+  for (const size of sizes) {
+    const doc = `{"id":${firstDocument},"s":"${"x".repeat(size - 20)}"}`;
+    yield { json: `[${doc}]`, count: 1, bytes: doc.length, endOffset: 0, firstDocument };
+    firstDocument++;
+  }
+}
+
+const options = { durability: "soft", force: false } as const;
+
+Deno.test("insertBatches: small batches fill every connection", async () => {
+  const { links, stats } = fakeLinks(8);
+  const written = await insertBatches(
+    new WriterPool(links),
+    "db",
+    "t",
+    batchesOf(Array(40).fill(1000)),
+    options,
+  );
+  assert.equal(written, 40);
+  assert.equal(stats.maxBatches, 8);
+});
+
+Deno.test("insertBatches: large documents go one at a time, the next one read meanwhile", async () => {
+  const { links, stats } = fakeLinks(8);
+  const big = MAX_BYTES_IN_FLIGHT * 0.6;
+  const written = await insertBatches(
+    new WriterPool(links),
+    "db",
+    "t",
+    batchesOf([big, big, big, 1000, 1000]),
+    options,
+  );
+  assert.equal(written, 5);
+  assert.equal(stats.inserted, 5);
+  assert.ok(stats.maxBytes <= MAX_BYTES_IN_FLIGHT, `${stats.maxBytes} bytes were in flight`);
+  assert.ok(stats.maxBytes >= big, "the large documents were sent");
+});
