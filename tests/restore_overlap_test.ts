@@ -1,7 +1,8 @@
 /**
  * Restoring many small tables overlaps their creation, as it must on a real server where a
  * `tableCreate` takes about 270 ms: the in-process server models that latency, and the test
- * counts how many creations were in flight at once (not wall-clock time).
+ * counts how many creations were in flight at once (not wall-clock time). From stdin too: the
+ * data of tables not yet created is held while the stream reads on.
  */
 import assert from "node:assert/strict";
 import { r } from "npm:rethinkdb-ts@3.0.0";
@@ -11,7 +12,16 @@ import { inProcessTarget } from "./support/target.ts";
 
 const TABLE_CREATE = 60;
 
-Deno.test("restore: many small tables are created concurrently and all restored", async () => {
+for (const fromStdin of [false, true]) {
+  Deno.test(
+    `restore: many small tables are created concurrently and all restored${
+      fromStdin ? " (archive on stdin)" : ""
+    }`,
+    () => manyTables(fromStdin),
+  );
+}
+
+async function manyTables(fromStdin: boolean): Promise<void> {
   const latencyMs = 150;
   const target = await inProcessTarget({ latency: { tableCreateMs: latencyMs, indexWaitMs: 30 } });
   const dir = await Deno.makeTempDir();
@@ -39,7 +49,8 @@ Deno.test("restore: many small tables are created concurrently and all restored"
     const copy = target.uniqueDb("many_copy");
     const summary = await restore({
       connect,
-      archive: file,
+      archive: fromStdin ? "-" : file,
+      input: fromStdin ? (await Deno.open(file)).readable : undefined,
       renames: [`${db}=${copy}`],
       progress: { quiet: true },
     });
@@ -59,4 +70,4 @@ Deno.test("restore: many small tables are created concurrently and all restored"
     await target.cleanup();
     await Deno.remove(dir, { recursive: true });
   }
-});
+}

@@ -7,8 +7,10 @@
  * batches on `clients` connections → per table, once its data is in: secondary indexes, saved
  * configuration, write hook, in the background while the next tables' data goes in.
  *
- * From stdin the archive cannot be read twice: each table is planned and checked when its
- * `.info` arrives, and created just before its data.
+ * From stdin the archive cannot be read twice: each table is planned, checked and its creation
+ * started when its `.info` arrives. A `.json` that arrives before its table is ready is held in
+ * memory (up to {@link LOOKAHEAD_BYTES} in all) and written once the table is ready, while the
+ * stream reads on and the next tables are created.
  *
  * @module
  */
@@ -52,6 +54,12 @@ export interface RestoreInput {
  * once the gain was below the noise, and each creation costs the cluster a Raft round.
  */
 const CREATE_CONCURRENCY = 64;
+
+/**
+ * From stdin: `.json` bytes held at most while their tables are being created. Enough for the
+ * data of many small tables (whose creation dominates a restore), small beside a server's memory.
+ */
+const LOOKAHEAD_BYTES = 64 * 1024 * 1024;
 
 /** Reconnect policy, as dump's: attempts in a row, and the first delay (doubled each time). */
 export const RETRY = { retries: 5, retryDelayMs: 500 } as const;
@@ -287,9 +295,25 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
     };
 
     const written = new Set<string>();
+    const ready = new Set<string>();
+    let held = 0;
+    let heldFailure: { error: unknown } | undefined;
+    /** Writes a table from a `.json` held in memory, in the background. */
+    const restoreHeld = (entry: PlanEntry, bytes: Uint8Array, path: string) => {
+      held += bytes.length;
+      const task = restoreTable(entry, ReadableStream.from([bytes]), path)
+        .catch((error) => {
+          heldFailure ??= { error };
+          throw error;
+        })
+        .finally(() => (held -= bytes.length));
+      task.catch(() => {});
+      background.push(task);
+    };
     const source = await openArchive(options.archive, options.input);
     for await (const item of classifyEntries(source)) {
       options.signal?.throwIfAborted();
+      if (heldFailure) throw heldFailure.error;
       if (item.kind === "skip") {
         if (!scan && item.warning) progress.warn(item.warning);
         await item.entry.body.cancel();
@@ -310,6 +334,9 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
         }
         const bytes = new Uint8Array(await new Response(item.entry.body).arrayBuffer());
         const entry = await entryFor(name, decodeInfo(bytes, item.entry.path));
+        // Created while the stream reads on; its data waits for it.
+        const target = nameOf(entry.target);
+        prepare(entry).then(() => ready.add(target), () => {});
         const spool = spools.get(name);
         if (spool !== undefined) {
           spools.delete(name);
@@ -323,7 +350,13 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
         }
       } else {
         const entry = plan.get(name);
-        if (entry) {
+        const hold = entry !== undefined && !scan && !ready.has(nameOf(entry.target)) &&
+          held + item.entry.size <= LOOKAHEAD_BYTES;
+        if (hold) {
+          const bytes = new Uint8Array(await new Response(item.entry.body).arrayBuffer());
+          restoreHeld(entry!, bytes, item.entry.path);
+          written.add(name);
+        } else if (entry) {
           await restoreTable(entry, item.entry.body, item.entry.path);
           written.add(name);
         } else {
@@ -338,7 +371,8 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
     for (const [name, entry] of plan) {
       if (!written.has(name)) await restoreTable(entry, emptyArray(), `${name}.json`);
     }
-    await Promise.all(background);
+    // Background work adds more (a held table's data, then its indexes) as it goes.
+    while (background.length > 0) await Promise.all(background.splice(0));
     return summarize(ledger, counts, started);
   } catch (failure) {
     // An interruption is reported as such, whatever it broke on its way.
@@ -347,7 +381,7 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
     // every pending query fail at once, and the aborted links do not reconnect.
     if (!stop.signal.aborted) stop.abort(error);
     await pool?.close();
-    await Promise.allSettled(background);
+    while (background.length > 0) await Promise.allSettled(background.splice(0));
     const summary = summarize(ledger, counts, started);
     if (
       error instanceof BackupError &&
