@@ -46,7 +46,7 @@ async function run(cmd: string, args: string[]): Promise<{ ok: boolean; out: str
 
 const hasPython = await run("python3", ["-c", "print(1)"]).then((r) => r.ok, () => false);
 
-Deno.test("gzip worker: one member, levels differ in size, same content", async () => {
+Deno.test("gzip member: one member, levels differ in size, same content, pieces compressed ahead joined in", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await archive(1, `${dir}/fast.tar.gz`);
@@ -78,7 +78,7 @@ Deno.test("gzip worker: one member, levels differ in size, same content", async 
 });
 
 Deno.test({
-  name: "gzip worker: Python tarfile in stream mode (the official restore's reader) reads it all",
+  name: "gzip member: Python tarfile in stream mode (the official restore's reader) reads it all",
   ignore: !hasPython,
   fn: async () => {
     const dir = await Deno.makeTempDir();
