@@ -1,8 +1,9 @@
 /**
- * Compression off the main thread: a few workers, each compressing any number of independent
- * raw-deflate streams (one per table being dumped), so that reading tables and compressing them
- * overlap, and several tables compress in parallel. Each stream ends with a sync flush, which
- * lets the archive writer join the streams into one gzip member.
+ * Compression off the main thread: a few workers, each compressing any number of streams (one
+ * per table being dumped), so that reading tables and compressing them overlap, and several
+ * tables compress in parallel. A stream is cut into blocks of 1 MiB, each compressed on its own
+ * and ended with a sync flush (as pigz does), which lets the archive writer join blocks and
+ * streams into one gzip member.
  *
  * @module
  */
@@ -28,13 +29,16 @@ export interface DeflateStreamOptions {
   sha256?: boolean;
 }
 
-/** Uncompressed bytes handed to a worker and not yet taken in, per stream, at most. */
-const MAX_IN_FLIGHT = 4 * 1024 * 1024;
+/** Uncompressed bytes per block: large enough that a block compressed alone loses < 1%. */
+export const BLOCK_SIZE = 1024 * 1024;
+
+/** Blocks of a stream in a worker at once, at most; also bounds compressed output not yet taken. */
+const MAX_BLOCKS_IN_FLIGHT = 4;
 
 interface Reply {
   id: number;
   out?: Uint8Array;
-  consumed?: number;
+  block?: Uint8Array;
   done?: DeflatedBody;
   error?: string;
 }
@@ -121,8 +125,10 @@ export class DeflatePool {
 }
 
 /**
- * One raw-deflate stream in a worker (see {@link DeflatePool.open}). Writes wait while more
- * than 4 MiB of this stream sit uncompressed in the worker, so memory stays bounded.
+ * One stream compressed in a worker, block by block (see {@link DeflatePool.open}). Bytes are
+ * copied into the current block; writes wait while 4 blocks of this stream are in the worker,
+ * or 4 MiB of its output wait for `output`, so memory stays bounded. Blocks come back from the
+ * worker and are reused.
  */
 export class DeflateStream {
   readonly #id: number;
@@ -130,7 +136,11 @@ export class DeflateStream {
   readonly worker: Worker;
   readonly #options: DeflateStreamOptions;
   readonly #release: () => void;
-  #inFlight = 0;
+  #block: Uint8Array | undefined;
+  #filled = 0;
+  readonly #spare: Uint8Array[] = [];
+  #blocksInFlight = 0;
+  #outputWaiting = 0;
   #wake: (() => void) | undefined;
   #output: Promise<void> = Promise.resolve();
   #failure: Error | undefined;
@@ -147,29 +157,46 @@ export class DeflateStream {
   }
 
   /**
-   * Compresses `chunk`. With `transfer`, the chunk's buffer moves to the worker (the caller
-   * must not use it again; it must be a whole, unshared buffer); otherwise it is copied.
+   * Copies `bytes` into the stream without waiting (the caller may reuse them at once); call
+   * {@link ready} now and then so that memory stays bounded.
    */
-  async write(chunk: Uint8Array, options: { transfer?: boolean } = {}): Promise<void> {
+  append(bytes: Uint8Array): void {
     if (this.#failure) throw this.#failure;
     if (this.#ended) throw new Error("write after finish()");
-    if (chunk.byteLength === 0) return;
-    const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
-    const own = options.transfer && whole ? chunk : chunk.slice();
-    this.#inFlight += own.byteLength;
-    this.worker.postMessage({ id: this.#id, write: true, chunk: own }, [
-      own.buffer as ArrayBuffer,
-    ]);
-    while (this.#inFlight > MAX_IN_FLIGHT && !this.#failure) {
+    let from = 0;
+    while (from < bytes.length) {
+      this.#block ??= this.#spare.pop() ?? new Uint8Array(BLOCK_SIZE);
+      const n = Math.min(bytes.length - from, BLOCK_SIZE - this.#filled);
+      this.#block.set(n === bytes.length ? bytes : bytes.subarray(from, from + n), this.#filled);
+      this.#filled += n;
+      from += n;
+      if (this.#filled === BLOCK_SIZE) this.#dispatch();
+    }
+  }
+
+  /** Resolves once there is room for more (rejects if the stream failed). */
+  async ready(): Promise<void> {
+    while (
+      !this.#failure &&
+      (this.#blocksInFlight > MAX_BLOCKS_IN_FLIGHT ||
+        this.#outputWaiting > MAX_BLOCKS_IN_FLIGHT * BLOCK_SIZE)
+    ) {
       await new Promise<void>((resolve) => (this.#wake = resolve));
       this.#wake = undefined;
     }
     if (this.#failure) throw this.#failure;
   }
 
-  /** Flushes the stream; resolves once every compressed byte has gone to `output`. */
+  /** {@link append}, then {@link ready}. */
+  async write(bytes: Uint8Array): Promise<void> {
+    this.append(bytes);
+    await this.ready();
+  }
+
+  /** Compresses the last block; resolves once every compressed byte has gone to `output`. */
   async finish(): Promise<DeflatedBody> {
     if (this.#failure) throw this.#failure;
+    if (this.#filled > 0) this.#dispatch();
     this.#ended = true;
     const body = await new Promise<DeflatedBody>((resolve, reject) => {
       this.#done = { resolve, reject };
@@ -187,16 +214,32 @@ export class DeflateStream {
     this.fail(new Error("the compression was abandoned"));
   }
 
+  #dispatch(): void {
+    const block = this.#block!;
+    this.#blocksInFlight++;
+    this.worker.postMessage({ id: this.#id, block, length: this.#filled }, [
+      block.buffer as ArrayBuffer,
+    ]);
+    this.#block = undefined;
+    this.#filled = 0;
+  }
+
   /** @internal Handles the worker's reply for this stream. */
   receive(reply: Reply): void {
     if (this.#failure) return;
     if (reply.out) {
       const out = reply.out;
-      this.#output = this.#output.then(() => this.#failure ? undefined : this.#options.output(out))
+      this.#blocksInFlight--;
+      if (this.#spare.length < MAX_BLOCKS_IN_FLIGHT) this.#spare.push(reply.block!);
+      this.#outputWaiting += out.length;
+      this.#output = this.#output
+        .then(() => this.#failure ? undefined : this.#options.output(out))
+        .then(() => {
+          this.#outputWaiting -= out.length;
+          this.#wake?.();
+        })
         .catch((error) => this.fail(error));
-    } else if (reply.consumed !== undefined) {
-      this.#inFlight -= reply.consumed;
-      if (this.#inFlight <= MAX_IN_FLIGHT) this.#wake?.();
+      this.#wake?.();
     } else if (reply.done) {
       this.#releaseSlot();
       this.#done?.resolve(reply.done);

@@ -1,23 +1,24 @@
 /**
- * The worker side of {@link import("./deflate_pool.ts").DeflatePool}: any number of independent
- * raw-deflate streams, each ended by a sync flush (byte-aligned, no final block) so that the
- * archive writer can join it with other pieces into one gzip member. Beside compressing, it
- * computes what the trailer and the dump's record need from the uncompressed bytes: their
- * length, CRC-32 and, when asked, SHA-256.
+ * The worker side of {@link import("./deflate_pool.ts").DeflatePool}: compresses the blocks of
+ * any number of streams, each block on its own into raw deflate ended by a sync flush
+ * (byte-aligned, no final block), so that blocks and streams join into one gzip member the way
+ * pigz joins its blocks. Beside compressing, it computes what the trailer and the dump's record
+ * need from each stream's uncompressed bytes, in order: their length, CRC-32 and, when asked,
+ * SHA-256.
  *
- * Messages in: `{ open, level, sha256 }`, `{ write, chunk }`, `{ finish }`, `{ close }` (each
- * naming a stream id). Messages out: `{ id, out }` (compressed bytes, transferred),
- * `{ id, consumed }` (input bytes taken in), `{ id, done: { size, crc32, sha256 } }`,
- * `{ id, error }`.
+ * Messages in: `{ id, open, level, sha256 }`, `{ id, block, length }` (the block's buffer is
+ * transferred), `{ id, finish }`, `{ id, close }`. Messages out: `{ id, out, block }` (the
+ * compressed bytes, and the input block handed back for reuse, both transferred),
+ * `{ id, done: { size, crc32, sha256 } }`, `{ id, error }`.
  *
  * @module
  */
 
-import { constants, crc32, createDeflateRaw } from "node:zlib";
+import { constants, crc32, deflateRawSync } from "node:zlib";
 import { createHash, type Hash } from "node:crypto";
 
 interface Stream {
-  deflate: ReturnType<typeof createDeflateRaw>;
+  level: number;
   hash: Hash | undefined;
   crc: number;
   size: number;
@@ -29,52 +30,21 @@ function post(message: unknown, transfer: Transferable[] = []): void {
   (globalThis as unknown as Worker).postMessage(message, transfer);
 }
 
-function open(id: number, level: number, sha256: boolean): void {
-  const deflate = createDeflateRaw({ level });
-  const stream: Stream = {
-    deflate,
-    hash: sha256 ? createHash("sha256") : undefined,
-    crc: 0,
-    size: 0,
-  };
-  deflate.on("data", (data: Uint8Array) => {
-    // A copy we own, so it can be transferred (zlib may reuse its buffers).
-    const out = new Uint8Array(data);
-    post({ id, out }, [out.buffer]);
-  });
-  deflate.on("error", (error: Error) => {
-    streams.delete(id);
-    post({ id, error: error.message });
-  });
-  streams.set(id, stream);
-}
-
-function write(id: number, chunk: Uint8Array): void {
+function compress(id: number, block: Uint8Array, length: number): void {
   const stream = streams.get(id);
   if (!stream) return;
-  stream.crc = crc32(chunk, stream.crc);
-  stream.hash?.update(chunk);
-  stream.size += chunk.byteLength;
-  const size = chunk.byteLength;
-  stream.deflate.write(chunk, () => post({ id, consumed: size }));
-}
-
-function finish(id: number): void {
-  const stream = streams.get(id);
-  if (!stream) return;
-  stream.deflate.flush(constants.Z_SYNC_FLUSH, () => {
-    streams.delete(id);
-    stream.deflate.close();
-    post({
-      id,
-      done: { size: stream.size, crc32: stream.crc >>> 0, sha256: stream.hash?.digest("hex") },
-    });
+  const bytes = block.subarray(0, length);
+  stream.crc = crc32(bytes, stream.crc);
+  stream.hash?.update(bytes);
+  stream.size += length;
+  // The synchronous call is several times cheaper than zlib's stream API here, and a block
+  // compressed on its own costs under 1% in size at 1 MiB.
+  const deflated = deflateRawSync(bytes, {
+    level: stream.level,
+    finishFlush: constants.Z_SYNC_FLUSH,
   });
-}
-
-function close(id: number): void {
-  streams.get(id)?.deflate.close();
-  streams.delete(id);
+  const out = new Uint8Array(deflated);
+  post({ id, out, block }, [out.buffer, block.buffer as ArrayBuffer]);
 }
 
 globalThis.addEventListener("message", (event: Event) => {
@@ -83,18 +53,30 @@ globalThis.addEventListener("message", (event: Event) => {
     open?: true;
     level?: number;
     sha256?: boolean;
-    write?: true;
-    chunk?: Uint8Array;
+    block?: Uint8Array;
+    length?: number;
     finish?: true;
     close?: true;
   };
+  const { id } = message;
   try {
-    if (message.open) open(message.id, message.level!, message.sha256 ?? false);
-    else if (message.write) write(message.id, message.chunk!);
-    else if (message.finish) finish(message.id);
-    else if (message.close) close(message.id);
+    if (message.open) {
+      const hash = message.sha256 ? createHash("sha256") : undefined;
+      streams.set(id, { level: message.level!, hash, crc: 0, size: 0 });
+    } else if (message.block) {
+      compress(id, message.block, message.length!);
+    } else if (message.finish) {
+      const stream = streams.get(id);
+      streams.delete(id);
+      if (stream) {
+        const sha256 = stream.hash?.digest("hex");
+        post({ id, done: { size: stream.size, crc32: stream.crc >>> 0, sha256 } });
+      }
+    } else if (message.close) {
+      streams.delete(id);
+    }
   } catch (error) {
-    streams.delete(message.id);
-    post({ id: message.id, error: (error as Error)?.message ?? String(error) });
+    streams.delete(id);
+    post({ id, error: (error as Error)?.message ?? String(error) });
   }
 });

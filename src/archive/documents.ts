@@ -12,6 +12,8 @@ import type { RawBatch } from "../connection/raw_batch.ts";
 import { ArchiveError } from "./errors.ts";
 
 const textEncoder = new TextEncoder();
+const FIRST_SEPARATOR = Uint8Array.of(0x0a);
+const SEPARATOR = Uint8Array.of(0x2c, 0x0a);
 
 /**
  * Encodes documents into the body of a `.json` entry: `[`, then the documents separated by
@@ -77,8 +79,9 @@ export class DocumentsEncoder {
   }
 
   /**
-   * Encodes a batch exactly as the server sent it: each document's bytes are copied from the
-   * response frame untouched (one copy, no parsing), each on its own line.
+   * Appends a batch exactly as the server sent it to `sink`: each document's bytes are handed
+   * over as a view of the response frame, untouched (no parsing, no copy here), each on its own
+   * line; `sink.append` must copy what it keeps. Returns the bytes appended.
    *
    * @example
    * ```ts
@@ -88,27 +91,24 @@ export class DocumentsEncoder {
    * const batch = { frame, starts: Uint32Array.of(12), ends: Uint32Array.of(23), count: 1, lastKey: 0 };
    * const encoder = new DocumentsEncoder();
    * encoder.begin();
-   * new TextDecoder().decode(encoder.encodeRaw(batch)); // "\n{"id":-0.0}"
+   * const parts: string[] = [];
+   * encoder.appendRaw(batch, { append: (bytes) => void parts.push(new TextDecoder().decode(bytes)) });
+   * parts.join(""); // "\n{"id":-0.0}"
    * ```
    */
-  encodeRaw(batch: RawBatch): Uint8Array {
+  appendRaw(batch: RawBatch, sink: { append(bytes: Uint8Array): void }): number {
     const { frame, starts, ends, count } = batch;
-    if (count === 0) return new Uint8Array(0);
     let size = 0;
-    for (let i = 0; i < count; i++) size += ends[i] - starts[i];
-    // "\n" before the first document of the entry, ",\n" before every other one.
-    size += 2 * count - (this.documents === 0 ? 1 : 0);
-    const out = new Uint8Array(size);
-    let at = 0;
     for (let i = 0; i < count; i++) {
-      if (this.documents + i > 0) out[at++] = 0x2c;
-      out[at++] = 0x0a;
-      out.set(frame.subarray(starts[i], ends[i]), at);
-      at += ends[i] - starts[i];
+      // "\n" before the first document of the entry, ",\n" before every other one.
+      const separator = this.documents + i === 0 ? FIRST_SEPARATOR : SEPARATOR;
+      sink.append(separator);
+      sink.append(frame.subarray(starts[i], ends[i]));
+      size += separator.length + ends[i] - starts[i];
     }
     this.documents += count;
     this.bytes += size;
-    return out;
+    return size;
   }
 
   /**

@@ -148,10 +148,8 @@ async function readDocuments(
   body: DeflateStream,
   label: string,
 ): Promise<number> {
-  // Each piece is a fresh buffer, so it moves to the compression worker without a copy.
-  const write = (bytes: Uint8Array) => body.write(bytes, { transfer: true });
   const encoder = new DocumentsEncoder();
-  await write(encoder.begin());
+  await body.write(encoder.begin());
   let documents = 0;
   let after: unknown = undefined;
   let started = false;
@@ -167,9 +165,9 @@ async function readDocuments(
       for await (const batch of batches) {
         job.signal.throwIfAborted();
         if (batch.count === 0) continue;
-        const bytes = encoder.encodeRaw(batch);
-        const size = bytes.byteLength;
-        await write(bytes);
+        // Copied from the frame straight into the compressor's block.
+        const size = encoder.appendRaw(batch, body);
+        await body.ready();
         documents += batch.count;
         // The resume point moves only once the batch is handed to the compressor.
         after = batch.lastKey;
@@ -182,6 +180,6 @@ async function readDocuments(
       await link.recover(error, `reading ${label}`);
     }
   }
-  await write(encoder.end());
+  await body.write(encoder.end());
   return documents;
 }
