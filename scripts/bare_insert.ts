@@ -31,7 +31,7 @@ const batches = splitDocuments((await Deno.open(file)).readable, file, { batchDo
 for await (const batch of batches) {
   while (idle.length === 0) await new Promise<void>((resolve) => waiting.push(resolve));
   const conn = idle.pop()!;
-  const task = conn.insertJson(db, table, batch.json).then((result) => {
+  const task = conn.insertJson(db, table, batch.text).then((result) => {
     if (result.errors > 0) throw new Error(result.first_error);
     documents += batch.count;
   }).finally(() => {

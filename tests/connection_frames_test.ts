@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { encodeFrame, FrameReader } from "../src/connection/frames.ts";
+import { encodeFrame, encodeFrameParts, FrameReader } from "../src/connection/frames.ts";
 
 function stream(frames: [number, string][]): Uint8Array {
   const parts = frames.map(([token, json]) => encodeFrame(token, json));
@@ -100,4 +100,19 @@ Deno.test("FrameReader: a large frame is read in place, then the frames after it
   assert.deepEqual(frames.map((f) => f.token), [9, 10]);
   assert.equal(reader2.buffered, 0);
   assert.equal(reader2.target, undefined);
+});
+
+Deno.test("encodeFrameParts: a large body is written apart from its header, same bytes", () => {
+  const json = `["${"z".repeat(2 * 1024 * 1024)}"]`;
+  const parts = encodeFrameParts(7, json);
+  assert.equal(parts.length, 2);
+  assert.equal(parts[0].length, 12);
+  const joined = new Uint8Array(parts[0].length + parts[1].length);
+  joined.set(parts[0]);
+  joined.set(parts[1], 12);
+  assert.deepEqual(joined, encodeFrame(7, json));
+  const [frame] = new FrameReader().push(joined);
+  assert.equal(frame.token, 7);
+  assert.equal(new TextDecoder().decode(frame.body), json);
+  assert.equal(encodeFrameParts(7, "[2]").length, 1);
 });

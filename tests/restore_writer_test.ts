@@ -9,7 +9,8 @@ import { insertBatches, MAX_BYTES_IN_FLIGHT, WriterPool } from "../src/restore/w
 function fakeLinks(count: number) {
   const stats = { batches: 0, bytes: 0, maxBatches: 0, maxBytes: 0, inserted: 0 };
   const conn = {
-    async insertJson(_db: string, _table: string, json: string) {
+    async insertJson(_db: string, _table: string, text: Uint8Array) {
+      const json = new TextDecoder().decode(text);
       const docs = JSON.parse(json) as unknown[];
       stats.batches++;
       stats.bytes += json.length - 2;
@@ -41,7 +42,9 @@ async function* batchesOf(sizes: number[]): AsyncGenerator<DocumentBatch> {
   let firstDocument = 0;
   for (const size of sizes) {
     const doc = `{"id":${firstDocument},"s":"${"x".repeat(size - 20)}"}`;
-    yield { json: `[${doc}]`, count: 1, bytes: doc.length, endOffset: 0, firstDocument };
+    const json = `[${doc}]`;
+    const text = new TextEncoder().encode(json);
+    yield { text, json, count: 1, bytes: doc.length, endOffset: 0, firstDocument };
     firstDocument++;
   }
 }

@@ -131,8 +131,13 @@ export class DocumentsEncoder {
 
 /** A batch of whole documents read from a `.json` entry. */
 export interface DocumentBatch {
-  /** A JSON array of the documents, each one's text exactly as in the entry: ready for `r.json`. */
-  json: string;
+  /**
+   * A JSON array of the documents (UTF-8), each one's text exactly as in the entry: ready for
+   * `r.json`. Sent as it is, never decoded on the restore path.
+   */
+  readonly text: Uint8Array;
+  /** {@link text} decoded (on each access; for checks and tests). */
+  readonly json: string;
   /** Documents in the batch. */
   count: number;
   /** Bytes of the documents' text (UTF-8), separators and whitespace between them excluded. */
@@ -141,6 +146,19 @@ export interface DocumentBatch {
   endOffset: number;
   /** Index (0-based) in the entry of the batch's first document. */
   firstDocument: number;
+}
+
+const batchDecoder = new TextDecoder();
+
+/** A batch whose `json` is decoded from `text` only when asked for. */
+function makeBatch(text: Uint8Array, fields: Omit<DocumentBatch, "text" | "json">): DocumentBatch {
+  return {
+    text,
+    get json() {
+      return batchDecoder.decode(text);
+    },
+    ...fields,
+  };
 }
 
 /** Options of {@link splitDocuments}. */
@@ -256,7 +274,6 @@ export class DocumentScanner {
   readonly #maxDocumentBytes: number;
   readonly #batchDocuments: number;
   readonly #batchBytes: number;
-  readonly #decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
   // Syntax state.
   #state = T_START;
@@ -392,13 +409,12 @@ export class DocumentScanner {
     const docLength = this.#length - this.#docPos;
     const batchEnd = this.#separator;
     buffer[batchEnd] = 0x5d;
-    this.#out.push({
-      json: this.#decoder.decode(buffer.subarray(0, batchEnd + 1)),
+    this.#out.push(makeBatch(buffer.slice(0, batchEnd + 1), {
       count: this.#count,
       bytes: this.#bytes,
       endOffset: this.#endOffset,
       firstDocument: this.#documents - 1 - this.#count,
-    });
+    }));
     buffer.copyWithin(1, this.#docPos, this.#length);
     this.#length = 1 + docLength;
     this.#docPos = 1;
@@ -410,17 +426,21 @@ export class DocumentScanner {
   #emit(): void {
     if (this.#count === 0) return;
     this.#buffer[this.#length] = 0x5d;
-    this.#out.push({
-      json: this.#decoder.decode(this.#buffer.subarray(0, this.#length + 1)),
+    // A buffer grown for a large document is handed over whole instead of copied.
+    const replace = this.#buffer.length > Math.max(2 * this.#batchBytes, 1 << 20);
+    const text = replace
+      ? this.#buffer.subarray(0, this.#length + 1)
+      : this.#buffer.slice(0, this.#length + 1);
+    this.#out.push(makeBatch(text, {
       count: this.#count,
       bytes: this.#bytes,
       endOffset: this.#endOffset,
       firstDocument: this.#documents - this.#count,
-    });
+    }));
     this.#length = 1;
     this.#count = 0;
     this.#bytes = 0;
-    if (this.#buffer.length > Math.max(2 * this.#batchBytes, 1 << 20)) {
+    if (replace) {
       this.#buffer = new Uint8Array(64 * 1024);
       this.#buffer[0] = 0x5b;
     }

@@ -15,6 +15,7 @@ import { Buffer } from "node:buffer";
 import { BackupError } from "../errors.ts";
 import { formatAddress, type ServerAddress } from "./address.ts";
 import { handshake } from "./handshake.ts";
+import type { EmbeddedText } from "./frames.ts";
 import type { RawBatch } from "./raw_batch.ts";
 import { scanResponse } from "./raw_documents.ts";
 import type { ByteStream } from "./tls_socket.ts";
@@ -461,21 +462,25 @@ export class Connection {
 
   /**
    * Inserts the documents of a JSON array text, parsed by the server (`r.json`), so every value
-   * arrives exactly as written, pseudo-types included. Write hooks are not applied.
+   * arrives exactly as written, pseudo-types included. Write hooks are not applied. Given as
+   * UTF-8 bytes, the text goes into the query as it is (escaped), never decoded.
    */
   async insertJson(
     db: string,
     table: string,
-    jsonArray: string,
+    jsonArray: string | Uint8Array,
     options: InsertOptions = {},
   ): Promise<WriteResult> {
-    return await this.#run(
-      r.db(db).table(table).insert(r.json(jsonArray), {
+    const bytes = typeof jsonArray === "string" ? undefined : jsonArray;
+    const query = r.db(db).table(table).insert(
+      r.json(bytes ? EMBEDDED_MARKER : jsonArray as string),
+      {
         durability: options.durability ?? "soft",
         conflict: options.conflict ?? "error",
         ignoreWriteHook: true,
-      }),
-    ) as WriteResult;
+      },
+    );
+    return await this.#run(query, bytes && { marker: EMBEDDED_MARKER, text: bytes }) as WriteResult;
   }
 
   /** Creates a secondary index from its function blob (as `indexStatus()` returned it). */
@@ -496,8 +501,8 @@ export class Connection {
   }
 
   /** Runs a query and returns its whole result (atom, or every batch of a sequence). */
-  async #run(query: RQuery): Promise<unknown> {
-    const token = await this.#start(termOf(query), {});
+  async #run(query: RQuery, embedded?: EmbeddedText): Promise<unknown> {
+    const token = await this.#start(termOf(query), {}, embedded);
     const rows: unknown[] = [];
     try {
       while (true) {
@@ -515,11 +520,15 @@ export class Connection {
     }
   }
 
-  async #start(term: TermJson, optargs: Record<string, unknown>): Promise<number> {
+  async #start(
+    term: TermJson,
+    optargs: Record<string, unknown>,
+    embedded?: EmbeddedText,
+  ): Promise<number> {
     if (!this.#transport.open) {
       throw new ConnectionLostError(`the connection to ${this.#where} is closed`);
     }
-    return await this.#transport.start(term, optargs);
+    return await this.#transport.start(term, optargs, embedded);
   }
 
   async #continue(token: number): Promise<void> {
@@ -558,6 +567,9 @@ function scanOrFail(body: Uint8Array, primaryKey: string): ReturnType<typeof sca
   }
   return scanned;
 }
+
+/** Stands in the query for the bytes of an {@link Connection.insertJson} text. */
+const EMBEDDED_MARKER = "\u0000rethinkdb-backup:documents\u0000";
 
 function termOf(query: RQuery): TermJson {
   return (query as unknown as { term: TermJson }).term;

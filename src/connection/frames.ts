@@ -16,6 +16,8 @@ export interface Frame {
   readonly body: Uint8Array;
 }
 
+import { escapeJsonString } from "./json_text.ts";
+
 const HEADER = 12;
 
 /** Bodies of at least this size are received in place (see {@link FrameReader.target}). */
@@ -168,12 +170,71 @@ export class FrameReader {
  * ```
  */
 export function encodeFrame(token: number, json: string): Uint8Array {
-  const body = new TextEncoder().encode(json);
-  const out = new Uint8Array(HEADER + body.length);
+  const parts = encodeFrameParts(token, json);
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/**
+ * Text inside a query embedded as a JSON string literal, from its UTF-8 bytes: the query's JSON
+ * holds the string `marker` where `text` goes.
+ */
+export interface EmbeddedText {
+  /** A string that occurs once in the query, and whose JSON form needs no escaping but `\u`. */
+  marker: string;
+  /** Valid UTF-8 text. */
+  text: Uint8Array;
+}
+
+/**
+ * Encodes a query frame as the pieces to write: one buffer, or for a large body (an insert of
+ * large documents) its header and the body's pieces apart, so that large text is copied once
+ * (escaped), not decoded, stringified and encoded.
+ *
+ * @example
+ * ```ts
+ * const parts = encodeFrameParts(1, "[1,1,{}]");
+ * console.log(parts.length); // 1
+ * const text = new TextEncoder().encode('[{"id":1}]');
+ * const embedded = encodeFrameParts(2, '[1,[98,["@"]],{}]', { marker: "@", text });
+ * // the body is [1,[98,["[{\"id\":1}]"]],{}]
+ * ```
+ */
+export function encodeFrameParts(
+  token: number,
+  json: string,
+  embedded?: EmbeddedText,
+): Uint8Array[] {
+  const encoder = new TextEncoder();
+  let pieces: Uint8Array[];
+  if (embedded) {
+    const marker = JSON.stringify(embedded.marker).slice(1, -1);
+    const at = json.indexOf(marker);
+    if (at < 0) throw new Error("the query does not hold the embedded text's marker");
+    pieces = [
+      encoder.encode(json.slice(0, at)),
+      escapeJsonString(embedded.text),
+      encoder.encode(json.slice(at + marker.length)),
+    ];
+  } else pieces = [encoder.encode(json)];
+  const length = pieces.reduce((n, piece) => n + piece.length, 0);
+  const large = length >= LARGE_FRAME;
+  const out = new Uint8Array(HEADER + (large ? 0 : length));
   const view = new DataView(out.buffer);
   view.setUint32(0, token % 2 ** 32, true);
   view.setUint32(4, Math.floor(token / 2 ** 32), true);
-  view.setUint32(8, body.length, true);
-  out.set(body, HEADER);
-  return out;
+  view.setUint32(8, length, true);
+  if (large) return [out, ...pieces];
+  let offset = HEADER;
+  for (const piece of pieces) {
+    out.set(piece, offset);
+    offset += piece.length;
+  }
+  return [out];
 }

@@ -6,7 +6,7 @@
  */
 
 import type { ByteStream } from "./tls_socket.ts";
-import { encodeFrame, type Frame, FrameReader } from "./frames.ts";
+import { type EmbeddedText, encodeFrameParts, type Frame, FrameReader } from "./frames.ts";
 import { writeAll } from "./handshake.ts";
 
 /** Query types of the wire protocol. */
@@ -64,11 +64,15 @@ export class Transport {
     return this.#failure === undefined;
   }
 
-  /** Sends a START query; returns its token. */
-  async start(term: unknown, optargs: Record<string, unknown>): Promise<number> {
+  /** Sends a START query; returns its token. `embedded` text goes where its marker is in `term`. */
+  async start(
+    term: unknown,
+    optargs: Record<string, unknown>,
+    embedded?: EmbeddedText,
+  ): Promise<number> {
     const token = this.#nextToken++;
     this.#pending.set(token, { frames: [] });
-    await this.#send(token, JSON.stringify([QueryType.START, term, optargs]));
+    await this.#send(token, JSON.stringify([QueryType.START, term, optargs]), embedded);
     return token;
   }
 
@@ -109,11 +113,13 @@ export class Transport {
     await this.#done;
   }
 
-  async #send(token: number, json: string): Promise<void> {
+  async #send(token: number, json: string, embedded?: EmbeddedText): Promise<void> {
     if (this.#failure) throw this.#failure;
-    const frame = encodeFrame(token, json);
+    const frame = encodeFrameParts(token, json, embedded);
     // Writes are queued so that frames of concurrent queries never interleave.
-    const write = this.#writing.then(() => writeAll(this.#conn, frame));
+    const write = this.#writing.then(async () => {
+      for (const part of frame) await writeAll(this.#conn, part);
+    });
     this.#writing = write.catch(() => {});
     try {
       await write;

@@ -11,6 +11,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { DocumentScanner } from "../archive/documents.ts";
 import { ArchiveError } from "../archive/errors.ts";
+import { forEachDocumentKeys } from "./document_keys.ts";
 
 const BOM = [0xef, 0xbb, 0xbf];
 
@@ -192,43 +193,32 @@ export class JsonEntryCheck {
     const batches = this.#scanner.take();
     if (!this.#checkKeys) return;
     for (const batch of batches) {
-      const docs = JSON.parse(batch.json) as Record<string, unknown>[];
-      if (this.#knownKey !== undefined) this.#checkKnown(docs, this.#knownKey);
-      else this.#track(docs);
+      if (this.#knownKey !== undefined) this.#checkKnown(batch.text, this.#knownKey);
+      else this.#track(batch.text);
+      this.#parsed += batch.count;
     }
   }
 
-  #checkKnown(docs: Record<string, unknown>[], key: string): void {
-    if (this.#firstMissing >= 0) {
-      this.#parsed += docs.length;
-      return;
-    }
-    for (let i = 0; i < docs.length; i++) {
-      if (!Object.hasOwn(docs[i], key)) {
-        this.#firstMissing = this.#parsed + i;
-        break;
+  #checkKnown(batch: Uint8Array, key: string): void {
+    if (this.#firstMissing >= 0) return;
+    forEachDocumentKeys(batch, (i, keys) => {
+      if (this.#firstMissing < 0 && !keys.includes(key)) this.#firstMissing = this.#parsed + i;
+    });
+  }
+
+  #track(batch: Uint8Array): void {
+    const live = this.#candidates && [...this.#candidates.values()].some((missing) => missing < 0);
+    if (this.#candidates !== undefined && !live) return;
+    forEachDocumentKeys(batch, (i, keys) => {
+      if (this.#candidates === undefined) {
+        this.#candidates = new Map(keys.map((key) => [key, -1]));
+        return;
       }
-    }
-    this.#parsed += docs.length;
-  }
-
-  #track(docs: Record<string, unknown>[]): void {
-    let i = 0;
-    if (this.#candidates === undefined) {
-      if (docs.length === 0) return;
-      this.#candidates = new Map(Object.keys(docs[0]).map((key) => [key, -1]));
-      i = 1;
-    }
-    const live = [...this.#candidates].filter(([, missing]) => missing < 0).map(([key]) => key);
-    for (; i < docs.length && live.length > 0; i++) {
-      const doc = docs[i];
-      for (let k = live.length - 1; k >= 0; k--) {
-        if (!Object.hasOwn(doc, live[k])) {
-          this.#candidates.set(live[k], this.#parsed + i);
-          live.splice(k, 1);
+      for (const [candidate, missing] of this.#candidates) {
+        if (missing < 0 && !keys.includes(candidate)) {
+          this.#candidates.set(candidate, this.#parsed + i);
         }
       }
-    }
-    this.#parsed += docs.length;
+    });
   }
 }

@@ -197,7 +197,7 @@ async function insertOnce(
   while (true) {
     try {
       const conn = await link.connection();
-      const result = await conn.insertJson(db, table, batch.json, {
+      const result = await conn.insertJson(db, table, batch.text, {
         durability: options.durability,
         conflict: options.force || resend ? "replace" : "error",
       });
