@@ -132,3 +132,53 @@ Deno.test("compression workers: size, CRC-32 and SHA-256 of what was written", a
     pool.close();
   }
 });
+
+Deno.test("compression workers: a failing output fails the stream with its own error", async () => {
+  const pool = new DeflatePool({ level: 1 });
+  try {
+    const failure = new Error("No space left on device (os error 28)");
+    const stream = pool.open({ output: () => Promise.reject(failure) });
+    const block = new Uint8Array(1 << 20).fill(0x61);
+    await assert.rejects(
+      (async () => {
+        for (let i = 0; i < 64; i++) await stream.write(block);
+        await stream.finish();
+      })(),
+      (error) => error === failure,
+    );
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("compression workers: writes wait while the output is slow (memory stays bounded)", async () => {
+  const pool = new DeflatePool({ level: 1 });
+  try {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let delivered = 0;
+    const stream = pool.open({
+      output: async (chunk) => {
+        await gate;
+        delivered += chunk.length;
+      },
+    });
+    // Incompressible blocks: the output is as large as the input.
+    const block = crypto.getRandomValues(new Uint8Array(1 << 16));
+    let written = 0;
+    const writing = (async () => {
+      for (let i = 0; i < 512; i++) {
+        await stream.write(block);
+        written += block.length;
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.ok(written <= 12 << 20, `${written >> 20} MiB accepted while the output was stalled`);
+    release();
+    await writing;
+    await stream.finish();
+    assert.ok(delivered >= 512 * block.length);
+  } finally {
+    pool.close();
+  }
+});
