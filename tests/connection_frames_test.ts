@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { encodeFrame, encodeFrameParts, FrameReader } from "../src/connection/frames.ts";
+import { encodeFrameParts, FrameReader } from "../src/connection/frames.ts";
 
-function stream(frames: [number, string][]): Uint8Array {
-  const parts = frames.map(([token, json]) => encodeFrame(token, json));
+function join(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const part of parts) {
@@ -10,6 +9,19 @@ function stream(frames: [number, string][]): Uint8Array {
     at += part.length;
   }
   return out;
+}
+
+function stream(frames: [number, string][]): Uint8Array {
+  return join(frames.flatMap(([token, json]) => encodeFrameParts(token, json)));
+}
+
+/** A frame built by hand: token (low 32 bits), length, body. */
+function rawFrame(token: number, body: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(12 + body.length);
+  new DataView(frame.buffer).setUint32(0, token, true);
+  new DataView(frame.buffer).setUint32(8, body.length, true);
+  frame.set(body, 12);
+  return frame;
 }
 
 Deno.test("FrameReader: the same frames whatever the chunk boundaries", () => {
@@ -42,11 +54,7 @@ Deno.test("FrameReader: a frame within one chunk is returned without copying", (
 
 Deno.test("FrameReader: a 30 MB frame in 64 KiB chunks copies at most twice its size", () => {
   const size = 30 * 1024 * 1024;
-  const body = new Uint8Array(size).fill(0x61);
-  const frame = new Uint8Array(12 + size);
-  new DataView(frame.buffer).setUint32(0, 5, true);
-  new DataView(frame.buffer).setUint32(8, size, true);
-  frame.set(body, 12);
+  const frame = rawFrame(5, new Uint8Array(size).fill(0x61));
   const reader = new FrameReader();
   const got = [];
   for (let at = 0; at < frame.length; at += 65536) {
@@ -61,10 +69,7 @@ Deno.test("FrameReader: a 30 MB frame in 64 KiB chunks copies at most twice its 
 Deno.test("FrameReader: a large frame is read in place, then the frames after it", () => {
   const size = 3 * 1024 * 1024;
   const body = new Uint8Array(size).fill(0x62);
-  const bytes = new Uint8Array(12 + size);
-  new DataView(bytes.buffer).setUint32(0, 9, true);
-  new DataView(bytes.buffer).setUint32(8, size, true);
-  bytes.set(body, 12);
+  const bytes = rawFrame(9, body);
   const after = stream([[10, '{"t":2,"r":[]}']]);
   const reader = new FrameReader();
   // The first read holds the header and a little of the body.
@@ -107,10 +112,8 @@ Deno.test("encodeFrameParts: a large body is written apart from its header, same
   const parts = encodeFrameParts(7, json);
   assert.equal(parts.length, 2);
   assert.equal(parts[0].length, 12);
-  const joined = new Uint8Array(parts[0].length + parts[1].length);
-  joined.set(parts[0]);
-  joined.set(parts[1], 12);
-  assert.deepEqual(joined, encodeFrame(7, json));
+  const joined = join(parts);
+  assert.deepEqual(joined, rawFrame(7, new TextEncoder().encode(json)));
   const [frame] = new FrameReader().push(joined);
   assert.equal(frame.token, 7);
   assert.equal(new TextDecoder().decode(frame.body), json);

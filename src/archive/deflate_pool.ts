@@ -30,7 +30,7 @@ export interface DeflateStreamOptions {
 }
 
 /** Uncompressed bytes per block: large enough that a block compressed alone loses < 1%. */
-export const BLOCK_SIZE = 1024 * 1024;
+const BLOCK_SIZE = 1024 * 1024;
 
 /** Blocks of a stream in a worker at once, at most; also bounds compressed output not yet taken. */
 const MAX_BLOCKS_IN_FLIGHT = 4;

@@ -37,8 +37,8 @@ function compress(id: number, block: Uint8Array, length: number): void {
   stream.crc = crc32(bytes, stream.crc);
   stream.hash?.update(bytes);
   stream.size += length;
-  // The synchronous call is several times cheaper than zlib's stream API here, and a block
-  // compressed on its own costs under 1% in size at 1 MiB.
+  // The synchronous call costs about 0.7x zlib's stream API here (measured on 44 MB of JSON:
+  // 0.21 s against 0.30 s of CPU), and a block compressed on its own is under 1% larger at 1 MiB.
   const deflated = deflateRawSync(bytes, {
     level: stream.level,
     finishFlush: constants.Z_SYNC_FLUSH,

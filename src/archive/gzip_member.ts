@@ -42,11 +42,6 @@ export class GzipMember {
     this.#level = level;
   }
 
-  /** Uncompressed bytes in the member so far. */
-  get size(): number {
-    return this.#size;
-  }
-
   /** Compresses `bytes` here (for small pieces: headers, padding, `.info`) and appends them. */
   async addPlain(bytes: Uint8Array): Promise<void> {
     if (bytes.byteLength === 0) return;

@@ -9,7 +9,12 @@
  */
 
 import { BackupError, firstLine } from "../errors.ts";
-import { type DeflatedBody, DeflatePool, type DeflateStream } from "./deflate_pool.ts";
+import {
+  type DeflatedBody,
+  DeflatePool,
+  type DeflateStream,
+  type DeflateStreamOptions,
+} from "./deflate_pool.ts";
 import { ArchiveError } from "./errors.ts";
 import { DEFAULT_COMPRESSION_LEVEL, GzipMember } from "./gzip_member.ts";
 import { TAR_END, tarHeader, tarPadding } from "./tar_header.ts";
@@ -179,10 +184,7 @@ export class ArchiveWriter {
    * await archive.finish();
    * ```
    */
-  deflate(options: {
-    output: (chunk: Uint8Array) => void | Promise<void>;
-    sha256?: boolean;
-  }): DeflateStream {
+  deflate(options: DeflateStreamOptions): DeflateStream {
     if (this.#failure) throw this.#failure.error;
     return this.#pool.open(options);
   }

@@ -19,6 +19,7 @@ export interface Frame {
 import { escapeJsonString } from "./json_text.ts";
 
 const HEADER = 12;
+const encoder = new TextEncoder();
 
 /** Bodies of at least this size are received in place (see {@link FrameReader.target}). */
 export const LARGE_FRAME = 1024 * 1024;
@@ -161,27 +162,6 @@ export class FrameReader {
 }
 
 /**
- * Encodes a query frame.
- *
- * @example
- * ```ts
- * const bytes = encodeFrame(1, "[1,1,{}]");
- * console.log(bytes.length); // 20
- * ```
- */
-export function encodeFrame(token: number, json: string): Uint8Array {
-  const parts = encodeFrameParts(token, json);
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
-/**
  * Text inside a query embedded as a JSON string literal, from its UTF-8 bytes: the query's JSON
  * holds the string `marker` where `text` goes.
  */
@@ -193,7 +173,7 @@ export interface EmbeddedText {
 }
 
 /**
- * Encodes a query frame as the pieces to write: one buffer, or for a large body (an insert of
+ * Encodes a query frame as the pieces to write, in order: one buffer, or for a large body (an insert of
  * large documents) its header and the body's pieces apart, so that large text is copied once
  * (escaped), not decoded, stringified and encoded.
  *
@@ -211,7 +191,6 @@ export function encodeFrameParts(
   json: string,
   embedded?: EmbeddedText,
 ): Uint8Array[] {
-  const encoder = new TextEncoder();
   let pieces: Uint8Array[];
   if (embedded) {
     const marker = JSON.stringify(embedded.marker).slice(1, -1);

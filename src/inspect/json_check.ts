@@ -60,7 +60,7 @@ export class JsonEntryCheck {
   #invalid: string | undefined;
   // The first byte that is not whitespace or a UTF-8 BOM, -1 until seen.
   #firstByte = -1;
-  #parsed = 0;
+  #seen = 0;
   // With a known key: index of the first document without it, -1 if none.
   #firstMissing = -1;
   // Without one: keys of the first document → index of the first document lacking it (-1 none).
@@ -195,14 +195,14 @@ export class JsonEntryCheck {
     for (const batch of batches) {
       if (this.#knownKey !== undefined) this.#checkKnown(batch.text, this.#knownKey);
       else this.#track(batch.text);
-      this.#parsed += batch.count;
+      this.#seen += batch.count;
     }
   }
 
   #checkKnown(batch: Uint8Array, key: string): void {
     if (this.#firstMissing >= 0) return;
     forEachDocumentKeys(batch, (i, keys) => {
-      if (this.#firstMissing < 0 && !keys.includes(key)) this.#firstMissing = this.#parsed + i;
+      if (this.#firstMissing < 0 && !keys.includes(key)) this.#firstMissing = this.#seen + i;
     });
   }
 
@@ -216,7 +216,7 @@ export class JsonEntryCheck {
       }
       for (const [candidate, missing] of this.#candidates) {
         if (missing < 0 && !keys.includes(candidate)) {
-          this.#candidates.set(candidate, this.#parsed + i);
+          this.#candidates.set(candidate, this.#seen + i);
         }
       }
     });
