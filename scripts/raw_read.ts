@@ -12,18 +12,17 @@
  * @module
  */
 
-import { r } from "npm:rethinkdb-ts@3.0.0";
 import { parseAddress } from "../src/connection/address.ts";
 import { type Frame, FrameReader } from "../src/connection/frames.ts";
 import { handshake, writeAll } from "../src/connection/handshake.ts";
 import { openSocket } from "../src/connection/open.ts";
+import { orderBy, table as tableTerm } from "../src/connection/reql.ts";
 
 const [address, db, table, primaryKey = "id"] = Deno.args;
 const server = parseAddress(address);
 const socket = await openSocket(server, undefined);
 const { leftover } = await handshake(socket, "admin", Deno.env.get("RETHINKDB_PASSWORD") ?? "");
-const term = (r.db(db).table(table).orderBy({ index: primaryKey }) as unknown as { term: unknown })
-  .term;
+const term = orderBy(tableTerm(db, table), primaryKey);
 const encoder = new TextEncoder();
 
 function send(token: number, json: string): Promise<void> {

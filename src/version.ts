@@ -8,7 +8,7 @@
 export const VERSION = "0.1.0";
 
 /** How this build talks to RethinkDB. */
-export const DRIVER = "built-in (wire protocol V1_0; query terms from rethinkdb-ts 3.0.0)";
+export const DRIVER = "built-in (wire protocol V1_0)";
 
 /**
  * The `--version` text: the tool, the Deno runtime and the driver, one per line.

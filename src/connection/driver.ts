@@ -1,6 +1,6 @@
 /**
  * The queries the backup tool runs, over the tool's own wire transport (`transport.ts`). Query
- * terms are built with `rethinkdb-ts`'s `r`; nothing else of that driver is used. Control-query
+ * terms come from `reql.ts`. Control-query
  * responses are small and parsed; table reads hand out raw document bytes ({@link RawBatch}).
  *
  * Documents are always exchanged raw: TIME, BINARY and GEOMETRY values stay `$reql_type$`
@@ -9,9 +9,7 @@
  * @module
  */
 
-import { r } from "npm:rethinkdb-ts@3.0.0";
-import type { RQuery } from "npm:rethinkdb-ts@3.0.0";
-import { Buffer } from "node:buffer";
+import * as q from "./reql.ts";
 import { BackupError } from "../errors.ts";
 import { formatAddress, type ServerAddress } from "./address.ts";
 import { handshake } from "./handshake.ts";
@@ -21,9 +19,6 @@ import { scanResponse } from "./raw_documents.ts";
 import type { ByteStream } from "./tls_socket.ts";
 import { describeConnectError, openSocket } from "./open.ts";
 import { Transport } from "./transport.ts";
-
-/** A query term in the wire JSON form. */
-type TermJson = unknown;
 
 /** A document as stored: a JSON object, pseudo-types raw. */
 export type Document = Record<string, unknown>;
@@ -282,20 +277,20 @@ export class Connection {
   /** The server's version string, e.g. `rethinkdb 2.4.4 (x86_64-linux-gnu) (GCC 12.2.0)`. */
   async serverVersion(): Promise<string> {
     const rows = await this.#run(
-      r.db("rethinkdb").table("server_status").pluck({ process: ["version"] }),
+      q.pluck(q.table("rethinkdb", "server_status"), { process: ["version"] }),
     ) as { process: { version: string } }[];
     return rows[0]?.process?.version ?? "unknown";
   }
 
   /** All database names, the system database `rethinkdb` included. */
   async listDatabases(): Promise<string[]> {
-    return await this.#run(r.dbList()) as string[];
+    return await this.#run(q.dbList()) as string[];
   }
 
   /** Every user table of every database (the system database excluded). */
   async listTables(): Promise<TableName[]> {
     const rows = await this.#run(
-      r.db("rethinkdb").table("table_config").pluck("db", "name"),
+      q.pluck(q.table("rethinkdb", "table_config"), "db", "name"),
     ) as { db: string; name: string }[];
     return rows
       .filter((row) => row.db !== "rethinkdb")
@@ -304,7 +299,7 @@ export class Connection {
 
   /** `table.info()`, raw. */
   async tableInfo(db: string, table: string): Promise<TableInfo> {
-    return await this.#run(r.db(db).table(table).info()) as TableInfo;
+    return await this.#run(q.info(q.table(db, table))) as TableInfo;
   }
 
   /**
@@ -317,7 +312,7 @@ export class Connection {
    * ```
    */
   async tableConfig(db: string, table: string): Promise<TableConfig> {
-    return await this.#run(r.db(db).table(table).config()) as TableConfig;
+    return await this.#run(q.config(q.table(db, table))) as TableConfig;
   }
 
   /**
@@ -330,7 +325,7 @@ export class Connection {
    * ```
    */
   async serverCount(): Promise<number> {
-    return await this.#run(r.db("rethinkdb").table("server_status").count()) as number;
+    return await this.#run(q.count(q.table("rethinkdb", "server_status"))) as number;
   }
 
   /**
@@ -344,7 +339,7 @@ export class Connection {
    */
   async updateTableConfig(db: string, table: string, changes: TableConfigChanges): Promise<void> {
     const result = await this.#run(
-      r.db(db).table(table).config().update(changes as never),
+      q.update(q.config(q.table(db, table)), { ...changes }),
     ) as WriteResult;
     if (result.errors > 0) {
       throw new ServerError(
@@ -356,17 +351,17 @@ export class Connection {
 
   /** `table.indexStatus()`, function blobs raw. */
   async indexStatus(db: string, table: string): Promise<IndexStatus[]> {
-    return await this.#run(r.db(db).table(table).indexStatus()) as IndexStatus[];
+    return await this.#run(q.indexStatus(q.table(db, table))) as IndexStatus[];
   }
 
   /** `table.getWriteHook()`, raw, or null. */
   async writeHook(db: string, table: string): Promise<WriteHook | null> {
-    return await this.#run(r.db(db).table(table).getWriteHook()) as WriteHook | null;
+    return await this.#run(q.getWriteHook(q.table(db, table))) as WriteHook | null;
   }
 
   /** The server's estimate of a table's document count (sum over shards). */
   async docCountEstimate(db: string, table: string): Promise<number> {
-    return await this.#run(r.db(db).table(table).info()("doc_count_estimates").sum()) as number;
+    return await this.#run(q.sum(q.bracket(q.info(q.table(db, table)), "doc_count_estimates"))) as number;
   }
 
   /**
@@ -387,14 +382,12 @@ export class Connection {
     table: string,
     options: ReadTableOptions,
   ): AsyncGenerator<RawBatch> {
-    const source = r.db(db).table(table, options.readOutdated ? { readMode: "outdated" } : {});
-    const range = options.after === undefined
-      ? source
-      : source.between(options.after, r.maxval, { leftBound: "open" });
-    const query = range.orderBy({ index: options.primaryKey });
+    const source = q.table(db, table, { outdated: options.readOutdated });
+    const range = options.after === undefined ? source : q.after(source, options.after);
+    const query = q.orderBy(range, options.primaryKey);
     const optargs: Record<string, unknown> = {};
     if (options.maxBatchRows) optargs.max_batch_rows = options.maxBatchRows;
-    const token = await this.#start(termOf(query), optargs);
+    const token = await this.#start(query, optargs);
     let finished = false;
     try {
       while (true) {
@@ -440,7 +433,7 @@ export class Connection {
 
   /** Creates a database. */
   async createDatabase(db: string): Promise<void> {
-    await this.#run(r.dbCreate(db));
+    await this.#run(q.dbCreate(db));
   }
 
   /** Creates a table; `shards` and `replicas` are passed only when given. */
@@ -449,15 +442,15 @@ export class Connection {
     table: string,
     options: { primaryKey: string; shards?: number; replicas?: number },
   ): Promise<void> {
-    const optargs: Record<string, unknown> = { primaryKey: options.primaryKey };
+    const optargs: Record<string, unknown> = { primary_key: options.primaryKey };
     if (options.shards !== undefined) optargs.shards = options.shards;
     if (options.replicas !== undefined) optargs.replicas = options.replicas;
-    await this.#run(r.db(db).tableCreate(table, optargs));
+    await this.#run(q.tableCreate(db, table, optargs));
   }
 
   /** Waits until a table is ready for writes. */
   async waitForTable(db: string, table: string, timeoutSeconds = 60): Promise<void> {
-    await this.#run(r.db(db).table(table).wait({ timeout: timeoutSeconds }));
+    await this.#run(q.wait(q.table(db, table), timeoutSeconds));
   }
 
   /**
@@ -472,37 +465,32 @@ export class Connection {
     options: InsertOptions = {},
   ): Promise<WriteResult> {
     const bytes = typeof jsonArray === "string" ? undefined : jsonArray;
-    const query = r.db(db).table(table).insert(
-      r.json(bytes ? EMBEDDED_MARKER : jsonArray as string),
-      {
-        durability: options.durability ?? "soft",
-        conflict: options.conflict ?? "error",
-        ignoreWriteHook: true,
-      },
-    );
+    const query = q.insertJson(q.table(db, table), bytes ? EMBEDDED_MARKER : jsonArray as string, {
+      durability: options.durability ?? "soft",
+      conflict: options.conflict ?? "error",
+      ignore_write_hook: true,
+    });
     return await this.#run(query, bytes && { marker: EMBEDDED_MARKER, text: bytes }) as WriteResult;
   }
 
   /** Creates a secondary index from its function blob (as `indexStatus()` returned it). */
   async createIndex(db: string, table: string, name: string, fn: RawBinary): Promise<void> {
-    await this.#run(r.db(db).table(table).indexCreate(name, r.binary(binaryBytes(fn))));
+    await this.#run(q.indexCreate(q.table(db, table), name, q.binary(fn.data)));
   }
 
   /** Waits for the named secondary indexes (all when none are named) to be ready. */
   async waitForIndexes(db: string, table: string, names: string[] = []): Promise<void> {
-    const t = r.db(db).table(table);
-    await this.#run(names.length === 0 ? t.indexWait() : t.indexWait(...names));
+    await this.#run(q.indexWait(q.table(db, table), names));
   }
 
   /** Sets a table's write hook from its function blob, or removes it with `null`. */
   async setWriteHook(db: string, table: string, fn: RawBinary | null): Promise<void> {
-    const value = fn === null ? null : r.binary(binaryBytes(fn));
-    await this.#run(r.db(db).table(table).setWriteHook(value as never));
+    await this.#run(q.setWriteHook(q.table(db, table), fn === null ? null : q.binary(fn.data)));
   }
 
   /** Runs a query and returns its whole result (atom, or every batch of a sequence). */
-  async #run(query: RQuery, embedded?: EmbeddedText): Promise<unknown> {
-    const token = await this.#start(termOf(query), {}, embedded);
+  async #run(query: q.Term, embedded?: EmbeddedText): Promise<unknown> {
+    const token = await this.#start(query, {}, embedded);
     const rows: unknown[] = [];
     try {
       while (true) {
@@ -521,7 +509,7 @@ export class Connection {
   }
 
   async #start(
-    term: TermJson,
+    term: q.Term,
     optargs: Record<string, unknown>,
     embedded?: EmbeddedText,
   ): Promise<number> {
@@ -571,17 +559,9 @@ function scanOrFail(body: Uint8Array, primaryKey: string): ReturnType<typeof sca
 /** Stands in the query for the bytes of an {@link Connection.insertJson} text. */
 const EMBEDDED_MARKER = "\u0000rethinkdb-backup:documents\u0000";
 
-function termOf(query: RQuery): TermJson {
-  return (query as unknown as { term: TermJson }).term;
-}
-
 function serverError(response: ParsedResponse): ServerError {
   const message = typeof response.r?.[0] === "string"
     ? response.r[0] as string
     : JSON.stringify(response.r);
   return new ServerError(message, response.t, response.e);
-}
-
-function binaryBytes(fn: RawBinary): Buffer {
-  return Buffer.from(fn.data.replace(/[\r\n]/g, ""), "base64");
 }

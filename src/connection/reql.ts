@@ -1,0 +1,189 @@
+/**
+ * ReQL query terms in their wire JSON form (`[type, args, optargs]`), for the few queries the
+ * backup tool runs. Hand-written rather than built with a driver's `r`: loading `rethinkdb-ts`
+ * costs about 0.06 s of CPU and 20 MB at every start, a fifth of what gzip spends compressing
+ * 100k documents. `tests/connection_reql_test.ts` pins every builder to the term `rethinkdb-ts`
+ * builds for the same query.
+ *
+ * @example
+ * ```ts
+ * const query = orderBy(table("league", "users"), "uid");
+ * console.log(JSON.stringify(query)); // [41,[[15,[[14,["league"]],"users"]]],{"index":"uid"}]
+ * ```
+ *
+ * @module
+ */
+
+/** A term as sent on the wire: a datum, or `[type, args, optargs?]`. */
+export type Term = unknown;
+
+/** Term types of `ql2.proto` used here. */
+const T = {
+  MAKE_ARRAY: 2,
+  DB: 14,
+  TABLE: 15,
+  PLUCK: 33,
+  ORDER_BY: 41,
+  COUNT: 43,
+  UPDATE: 53,
+  INSERT: 56,
+  DB_CREATE: 57,
+  DB_LIST: 59,
+  TABLE_CREATE: 60,
+  INDEX_CREATE: 75,
+  INFO: 79,
+  JSON: 98,
+  INDEX_STATUS: 139,
+  INDEX_WAIT: 140,
+  SUM: 145,
+  BINARY: 155,
+  BRACKET: 170,
+  CONFIG: 174,
+  WAIT: 177,
+  MAXVAL: 181,
+  BETWEEN: 182,
+  SET_WRITE_HOOK: 189,
+  GET_WRITE_HOOK: 190,
+} as const;
+
+function term(type: number, args: Term[], optargs?: Record<string, Term>): Term {
+  if (optargs !== undefined) return [type, args, optargs];
+  return args.length === 0 ? [type] : [type, args];
+}
+
+/**
+ * A JSON value as a term: arrays become `MAKE_ARRAY` (a bare array on the wire is a term), objects
+ * keep their keys with their values converted; pseudo-type objects pass as they are.
+ *
+ * @example
+ * ```ts
+ * console.log(JSON.stringify(datum({ a: [1, 2] }))); // {"a":[2,[1,2]]}
+ * ```
+ */
+export function datum(value: unknown): Term {
+  if (Array.isArray(value)) return term(T.MAKE_ARRAY, value.map(datum));
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, Term> = {};
+    for (const [key, inner] of Object.entries(value)) out[key] = datum(inner);
+    return out;
+  }
+  return value;
+}
+
+/** `r.db(name)`. */
+export function db(name: string): Term {
+  return term(T.DB, [name]);
+}
+
+/** `r.db(database).table(name)`, read with `read_mode: "outdated"` when asked. */
+export function table(database: string, name: string, options: { outdated?: boolean } = {}): Term {
+  const args = [db(database), name];
+  return options.outdated ? term(T.TABLE, args, { read_mode: "outdated" }) : term(T.TABLE, args);
+}
+
+/** `r.dbList()`. */
+export function dbList(): Term {
+  return term(T.DB_LIST, []);
+}
+
+/** `r.dbCreate(name)`. */
+export function dbCreate(name: string): Term {
+  return term(T.DB_CREATE, [name]);
+}
+
+/** `r.db(database).tableCreate(name, optargs)`; `optargs` in wire (snake_case) names. */
+export function tableCreate(database: string, name: string, optargs: Record<string, Term>): Term {
+  return term(T.TABLE_CREATE, [db(database), name], optargs);
+}
+
+/** `seq.pluck(...fields)`; a field may be an object of nested fields. */
+export function pluck(seq: Term, ...fields: unknown[]): Term {
+  return term(T.PLUCK, [seq, ...fields.map(datum)]);
+}
+
+/** `seq.count()`. */
+export function count(seq: Term): Term {
+  return term(T.COUNT, [seq]);
+}
+
+/** `seq.sum()`. */
+export function sum(seq: Term): Term {
+  return term(T.SUM, [seq]);
+}
+
+/** `value(field)`. */
+export function bracket(value: Term, field: string): Term {
+  return term(T.BRACKET, [value, field]);
+}
+
+/** `table.info()`. */
+export function info(tableTerm: Term): Term {
+  return term(T.INFO, [tableTerm]);
+}
+
+/** `table.config()`. */
+export function config(tableTerm: Term): Term {
+  return term(T.CONFIG, [tableTerm]);
+}
+
+/** `selection.update(changes)`. */
+export function update(selection: Term, changes: Record<string, unknown>): Term {
+  return term(T.UPDATE, [selection, datum(changes)]);
+}
+
+/** `table.indexStatus()`. */
+export function indexStatus(tableTerm: Term): Term {
+  return term(T.INDEX_STATUS, [tableTerm]);
+}
+
+/** `table.indexWait(...names)`; all indexes when none are named. */
+export function indexWait(tableTerm: Term, names: string[] = []): Term {
+  return term(T.INDEX_WAIT, [tableTerm, ...names]);
+}
+
+/** `table.indexCreate(name, fn)`, `fn` a BINARY function blob. */
+export function indexCreate(tableTerm: Term, name: string, fn: Term): Term {
+  return term(T.INDEX_CREATE, [tableTerm, name, fn]);
+}
+
+/** `table.getWriteHook()`. */
+export function getWriteHook(tableTerm: Term): Term {
+  return term(T.GET_WRITE_HOOK, [tableTerm]);
+}
+
+/** `table.setWriteHook(fn)`, `fn` a BINARY function blob or `null` to remove it. */
+export function setWriteHook(tableTerm: Term, fn: Term): Term {
+  return term(T.SET_WRITE_HOOK, [tableTerm, fn]);
+}
+
+/** `table.wait({timeout})`. */
+export function wait(tableTerm: Term, timeoutSeconds: number): Term {
+  return term(T.WAIT, [tableTerm], { timeout: timeoutSeconds });
+}
+
+/** `seq.between(after, r.maxval, {leftBound: "open"})`: everything strictly after `after`. */
+export function after(seq: Term, key: unknown): Term {
+  return term(T.BETWEEN, [seq, datum(key), term(T.MAXVAL, [])], { left_bound: "open" });
+}
+
+/** `seq.orderBy({index})`. */
+export function orderBy(seq: Term, index: string): Term {
+  return term(T.ORDER_BY, [seq], { index });
+}
+
+/** `table.insert(r.json(text), optargs)`; `optargs` in wire (snake_case) names. */
+export function insertJson(tableTerm: Term, text: string, optargs: Record<string, Term>): Term {
+  return term(T.INSERT, [tableTerm, term(T.JSON, [text])], optargs);
+}
+
+/**
+ * `r.binary(bytes)` from base64 text (line breaks, which the server inserts, removed).
+ *
+ * @example
+ * ```ts
+ * console.log(JSON.stringify(binary("AAEC\r\n"))); // [155,[{"$reql_type$":"BINARY","data":"AAEC"}]]
+ * ```
+ */
+export function binary(base64: string): Term {
+  return term(T.BINARY, [{ $reql_type$: "BINARY", data: base64.replace(/[\r\n]/g, "") }]);
+}
