@@ -15,17 +15,39 @@
  */
 
 import { main } from "./src/cli/main.ts";
+import type { DumpOptions, DumpSummary } from "./src/dump/options.ts";
+import type { RestoreOptions, RestoreSummary } from "./src/restore/options.ts";
+import type { RestoreInput } from "./src/restore/run.ts";
+import type { AliasTarget } from "./src/cli/install_aliases.ts";
 
 export { main } from "./src/cli/main.ts";
-export { dump } from "./src/dump/run.ts";
 export type { DumpOptions, DumpSummary } from "./src/dump/options.ts";
-export { restore } from "./src/restore/run.ts";
 export type { RestoreOptions, RestoreSummary } from "./src/restore/options.ts";
 export type { ConnectOptions } from "./src/connection/driver.ts";
 export { parseAddress } from "./src/connection/address.ts";
 export { BackupError, ExitCode, InterruptedError, UsageError } from "./src/errors.ts";
-export { installAliases } from "./src/cli/install_aliases.ts";
 export { VERSION } from "./src/version.ts";
+
+// The commands are loaded when called, as the CLI loads them: a dump never pays for loading the
+// restore code, nor a restore for the dump's.
+
+/** Dumps tables into an archive; see `src/dump/run.ts`. */
+export async function dump(options: DumpOptions): Promise<DumpSummary> {
+  return await (await import("./src/dump/run.ts")).dump(options);
+}
+
+/** Restores an archive; see `src/restore/run.ts`. */
+export async function restore(options: RestoreOptions & RestoreInput): Promise<RestoreSummary> {
+  return await (await import("./src/restore/run.ts")).restore(options);
+}
+
+/** Creates `rethinkdb-dump` and `rethinkdb-restore` in `dir`; see `src/cli/install_aliases.ts`. */
+export async function installAliases(
+  dir: string,
+  options: { force?: boolean; target?: AliasTarget; os?: string } = {},
+): Promise<string[]> {
+  return await (await import("./src/cli/install_aliases.ts")).installAliases(dir, options);
+}
 
 if (import.meta.main) {
   Deno.exit(await main(Deno.args));

@@ -8,11 +8,6 @@
 
 import { BackupError, ExitCode, InterruptedError } from "../errors.ts";
 import { versionText } from "../version.ts";
-import { runDumpCommand } from "./dump_command.ts";
-import { runInstallAliasesCommand } from "./install_aliases.ts";
-import { runListCommand } from "./list_command.ts";
-import { runRestoreCommand } from "./restore_command.ts";
-import { runVerifyCommand } from "./verify_command.ts";
 import type { CommandContext } from "./context.ts";
 
 /** Top-level `--help`. */
@@ -102,21 +97,26 @@ async function dispatch(
   program: string,
   context: CommandContext,
 ): Promise<number> {
+  // Each command's modules load only when it runs: start-up is part of every dump's cost.
   const implied = commandForProgram(program);
-  if (implied === "dump") return await runDumpCommand(args, context);
-  if (implied === "restore") return await runRestoreCommand(args, context);
+  if (implied === "dump") {
+    return await (await import("./dump_command.ts")).runDumpCommand(args, context);
+  }
+  if (implied === "restore") {
+    return await (await import("./restore_command.ts")).runRestoreCommand(args, context);
+  }
   const [command, ...rest] = args;
   switch (command) {
     case "dump":
-      return await runDumpCommand(rest, context);
+      return await (await import("./dump_command.ts")).runDumpCommand(rest, context);
     case "restore":
-      return await runRestoreCommand(rest, context);
+      return await (await import("./restore_command.ts")).runRestoreCommand(rest, context);
     case "list":
-      return await runListCommand(rest, context);
+      return await (await import("./list_command.ts")).runListCommand(rest, context);
     case "verify":
-      return await runVerifyCommand(rest, context);
+      return await (await import("./verify_command.ts")).runVerifyCommand(rest, context);
     case "install-aliases":
-      return await runInstallAliasesCommand(rest, context);
+      return await (await import("./install_aliases.ts")).runInstallAliasesCommand(rest, context);
     case "-h":
     case "--help":
     case "help":

@@ -361,7 +361,9 @@ export class Connection {
 
   /** The server's estimate of a table's document count (sum over shards). */
   async docCountEstimate(db: string, table: string): Promise<number> {
-    return await this.#run(q.sum(q.bracket(q.info(q.table(db, table)), "doc_count_estimates"))) as number;
+    return await this.#run(
+      q.sum(q.bracket(q.info(q.table(db, table)), "doc_count_estimates")),
+    ) as number;
   }
 
   /**

@@ -7,7 +7,7 @@
 import { BackupError } from "../errors.ts";
 import type { ConnectOptions } from "./driver.ts";
 import { HandshakeError } from "./handshake.ts";
-import { type ByteStream, openTls } from "./tls_socket.ts";
+import type { ByteStream } from "./tls_socket.ts";
 
 /**
  * Opens the TCP or (with a CA) TLS socket.
@@ -23,6 +23,8 @@ export async function openSocket(
   ca: string | undefined,
 ): Promise<ByteStream> {
   if (ca === undefined) return await Deno.connect({ hostname: options.host, port: options.port });
+  // Loaded only for TLS: Node's TLS layer costs start-up time that plain connections don't need.
+  const { openTls } = await import("./tls_socket.ts");
   try {
     return await openTls(options.host, options.port, ca);
   } catch (error) {
