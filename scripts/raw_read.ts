@@ -55,7 +55,7 @@ read: while (true) {
     if (!chunk) {
       const n = await socket.read(buffer);
       if (n === null) throw new Error("the server closed the connection");
-      chunk = buffer.slice(0, n);
+      chunk = buffer.subarray(0, n);
     }
     received = reader.push(chunk);
   }
@@ -64,6 +64,8 @@ read: while (true) {
     bytes += frame.body.length;
     // `{"t":3,...}`: the type digit is the sixth byte of every response body.
     const type = frame.body[5] - 0x30;
+    // Read buffer and bodies are reused as the tool's transport reuses them.
+    reader.release(frame.body);
     if (type === 3) await send(1, "[2]");
     else if (type === 2) break read;
     else throw new Error(new TextDecoder().decode(frame.body.subarray(0, 200)));

@@ -45,11 +45,42 @@ Deno.test("FrameReader: the same frames whatever the chunk boundaries", () => {
   }
 });
 
-Deno.test("FrameReader: a frame within one chunk is returned without copying", () => {
+Deno.test("FrameReader: chunks are not kept, so one read buffer serves every read", () => {
+  const bytes = stream([[1, '{"t":3,"r":[1]}'], [2, '{"t":3,"r":[22]}'], [3, '{"t":2,"r":[]}']]);
   const reader = new FrameReader();
-  const frames = reader.push(stream([[1, '{"t":1,"r":[1]}'], [2, '{"t":1,"r":[2]}']]));
-  assert.equal(frames.length, 2);
-  assert.equal(reader.bytesCopied, 0);
+  const buffer = new Uint8Array(7);
+  const got: string[] = [];
+  for (let at = 0; at < bytes.length; at += buffer.length) {
+    const n = Math.min(buffer.length, bytes.length - at);
+    buffer.set(bytes.subarray(at, at + n));
+    for (const frame of reader.push(buffer.subarray(0, n))) {
+      got.push(new TextDecoder().decode(frame.body));
+    }
+    buffer.fill(0x7e); // overwritten before the next read
+  }
+  assert.deepEqual(got, ['{"t":3,"r":[1]}', '{"t":3,"r":[22]}', '{"t":2,"r":[]}']);
+  // Each body byte is copied exactly once, out of the read buffer.
+  assert.equal(reader.bytesCopied, bytes.length - 3 * 12);
+});
+
+Deno.test("FrameReader: a released body's buffer holds a later frame; an unreleased one is never reused", () => {
+  const reader = new FrameReader();
+  const [first] = reader.push(stream([[1, '{"t":3,"r":["first"]}']]));
+  const [kept] = reader.push(stream([[2, '{"t":3,"r":["kept"]}']]));
+  assert.notEqual(first.body.buffer, kept.body.buffer);
+  reader.release(first.body);
+  reader.release(first.body); // twice is harmless
+  const [third] = reader.push(stream([[3, '{"t":3,"r":["third"]}']]));
+  assert.equal(third.body.buffer, first.body.buffer, "the released buffer is reused");
+  const [fourth] = reader.push(stream([[4, '{"t":2,"r":["fourth"]}']]));
+  assert.notEqual(fourth.body.buffer, third.body.buffer, "a buffer in use is not handed out twice");
+  assert.notEqual(fourth.body.buffer, kept.body.buffer);
+  assert.equal(new TextDecoder().decode(kept.body), '{"t":3,"r":["kept"]}');
+  // A body the reader did not allocate is not taken in.
+  const foreign = new TextEncoder().encode('{"t":1,"r":[0]}');
+  reader.release(foreign);
+  const [fifth] = reader.push(stream([[5, '{"t":1,"r":[5]}']]));
+  assert.notEqual(fifth.body.buffer, foreign.buffer);
 });
 
 Deno.test("FrameReader: a 30 MB frame in 64 KiB chunks copies at most twice its size", () => {
@@ -88,8 +119,8 @@ Deno.test("FrameReader: a large frame is read in place, then the frames after it
       assert.equal(frames.length, 1);
       assert.equal(frames[0].token, 9);
       assert.deepEqual(frames[0].body, body);
-      // The body is a buffer of its own: nothing else shares it.
-      assert.equal(frames[0].body.buffer.byteLength, size);
+      // The body is a buffer of the reader's, not a view of what was pushed.
+      assert.notEqual(frames[0].body.buffer, bytes.buffer);
     }
   }
   assert.equal(at, bytes.length);

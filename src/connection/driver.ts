@@ -369,7 +369,8 @@ export class Connection {
   /**
    * Reads a table in primary-key order, batch by batch, each as the bytes the server sent:
    * documents are located, not parsed (only the last one's primary key is). The next batch is
-   * requested as soon as one arrives, so the server works while the caller writes.
+   * requested as soon as one arrives, so the server works while the caller writes. A batch's
+   * bytes are valid until the next batch is asked for (their buffer is then reused).
    *
    * @example
    * ```ts
@@ -398,6 +399,8 @@ export class Connection {
         if (type === ResponseType.PARTIAL) await this.#continue(token);
         else finished = true;
         yield batch;
+        // The caller has asked for the next batch: this one's bytes are no longer read.
+        this.#transport.release(body);
         if (finished) return;
       }
     } finally {

@@ -1,9 +1,11 @@
 /**
  * Splits the response byte stream into frames (8-byte token, 4-byte length, body), at a cost
- * linear in the bytes received: chunks are kept as they arrive and a body is assembled once,
- * when complete, or returned as a subarray when it lies in one chunk. A large body gets its own
- * buffer as soon as its header is in, and the socket can read straight into it
- * ({@link FrameReader.target}), so a 30 MB document is neither held twice nor copied.
+ * linear in the bytes received. Each body is copied once out of the chunk it arrives in, so the
+ * caller reads every chunk into the same buffer; a body handed back with
+ * {@link FrameReader.release} is reused for a later frame. A long read then makes no garbage:
+ * buffers the heap had not collected yet were what made a dump's memory grow with the table. A
+ * large body gets its own buffer as soon as its header is in, and the socket can read straight
+ * into it ({@link FrameReader.target}), so a 30 MB document is neither held twice nor copied.
  *
  * @module
  */
@@ -24,6 +26,18 @@ const encoder = new TextEncoder();
 /** Bodies of at least this size are received in place (see {@link FrameReader.target}). */
 export const LARGE_FRAME = 1024 * 1024;
 
+/** Released body buffers kept for reuse, at most; enough for a read that runs ahead. */
+const POOL_SIZE = 4;
+
+/** The smallest body buffer; larger ones are powers of two, so that one fits the next frame. */
+const POOL_GRAIN = 64 * 1024;
+
+/**
+ * Larger bodies get a buffer of their own and are not reused (a pool of 30 MB documents would
+ * hold memory for nothing). A long table read comes in frames of about 1.3 MB.
+ */
+const POOL_MAX_BODY = 4 * 1024 * 1024;
+
 /**
  * Incremental frame reader.
  *
@@ -32,22 +46,24 @@ export const LARGE_FRAME = 1024 * 1024;
  * const reader = new FrameReader();
  * for (const frame of reader.push(new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 91, 93]))) {
  *   console.log(frame.token, new TextDecoder().decode(frame.body)); // 1 "[]"
+ *   reader.release(frame.body); // done with it: its buffer may hold a later frame
  * }
  * ```
  */
 export class FrameReader {
-  #chunks: Uint8Array[] = [];
-  /** Offset of the unread data in `#chunks[0]`. */
-  #offset = 0;
-  #buffered = 0;
-  /** A large body being filled in place. */
-  #large: { token: number; body: Uint8Array; filled: number } | undefined;
+  readonly #header = new Uint8Array(HEADER);
+  #headerFilled = 0;
+  /** The frame whose body is being filled, once its header is in. */
+  #current: { token: number; body: Uint8Array; filled: number; large: boolean } | undefined;
+  readonly #pool: ArrayBuffer[] = [];
+  /** Buffers this reader allocated for pooled bodies: only those are taken back. */
+  readonly #pooled = new WeakSet<ArrayBuffer>();
   /** Bytes copied so far, to prove the cost is linear. */
   bytesCopied = 0;
 
   /** Bytes received and not yet returned in a frame. */
   get buffered(): number {
-    return this.#buffered + (this.#large?.filled ?? 0);
+    return this.#headerFilled + (this.#current ? HEADER + this.#current.filled : 0);
   }
 
   /**
@@ -56,108 +72,73 @@ export class FrameReader {
    * whoever receives the frame.
    */
   get target(): Uint8Array | undefined {
-    return this.#large?.body.subarray(this.#large.filled);
+    const current = this.#current;
+    return current?.large ? current.body.subarray(current.filled) : undefined;
   }
 
   /** Records `n` bytes read into {@link target}; returns the frame if it is now complete. */
   filled(n: number): Frame[] {
-    const large = this.#large!;
-    large.filled += n;
-    if (large.filled < large.body.length) return [];
-    this.#large = undefined;
-    return [{ token: large.token, body: large.body }];
+    const current = this.#current!;
+    current.filled += n;
+    if (current.filled < current.body.length) return [];
+    this.#current = undefined;
+    return [{ token: current.token, body: current.body }];
   }
 
-  /** Adds a chunk (kept, not copied) and returns the frames it completes. */
+  /**
+   * Takes in a chunk and returns the frames it completes. The chunk is not kept: the caller may
+   * read into its buffer again at once.
+   */
   push(chunk: Uint8Array): Frame[] {
     const frames: Frame[] = [];
-    if (this.#large) {
-      const large = this.#large;
-      const part = chunk.subarray(0, large.body.length - large.filled);
-      large.body.set(part, large.filled);
-      this.bytesCopied += part.length;
-      frames.push(...this.filled(part.length));
-      chunk = chunk.subarray(part.length);
-    }
-    if (chunk.length > 0) {
-      this.#chunks.push(chunk);
-      this.#buffered += chunk.length;
-    }
-    while (this.#buffered >= HEADER) {
-      const header = this.#peek(HEADER);
-      const view = new DataView(header.buffer, header.byteOffset, HEADER);
-      const length = view.getUint32(8, true);
-      const token = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
-      if (this.#buffered < HEADER + length) {
-        if (length >= LARGE_FRAME) this.#startLarge(token, length);
-        break;
+    let at = 0;
+    while (at < chunk.length) {
+      if (!this.#current) {
+        const n = Math.min(HEADER - this.#headerFilled, chunk.length - at);
+        this.#header.set(chunk.subarray(at, at + n), this.#headerFilled);
+        this.#headerFilled += n;
+        at += n;
+        if (this.#headerFilled < HEADER) break;
+        this.#headerFilled = 0;
+        this.#begin();
       }
-      this.#skip(HEADER);
-      frames.push({ token, body: this.#take(length) });
+      const current = this.#current!;
+      const n = Math.min(current.body.length - current.filled, chunk.length - at);
+      current.body.set(chunk.subarray(at, at + n), current.filled);
+      this.bytesCopied += n;
+      at += n;
+      frames.push(...this.filled(n));
     }
     return frames;
   }
 
-  /** Moves what is buffered of a large frame into the body's own buffer. */
-  #startLarge(token: number, length: number): void {
-    this.#skip(HEADER);
-    const body = new Uint8Array(length);
-    const filled = this.#buffered;
-    body.set(this.#take(filled), 0);
-    this.bytesCopied += filled;
-    this.#large = { token, body, filled };
+  /**
+   * Hands back a body this reader returned, once nothing reads it any more: its buffer may
+   * then hold a later frame. Optional; a body never released is simply collected.
+   */
+  release(body: Uint8Array): void {
+    const buffer = body.buffer as ArrayBuffer;
+    if (!this.#pooled.has(buffer) || this.#pool.length >= POOL_SIZE) return;
+    if (this.#pool.includes(buffer)) return;
+    this.#pool.push(buffer);
   }
 
-  /** The next `n` bytes without consuming them (copied only when they span chunks). */
-  #peek(n: number): Uint8Array {
-    const first = this.#chunks[0];
-    if (first.length - this.#offset >= n) return first.subarray(this.#offset, this.#offset + n);
-    const out = new Uint8Array(n);
-    let filled = 0;
-    let offset = this.#offset;
-    for (const chunk of this.#chunks) {
-      const part = chunk.subarray(offset, offset + n - filled);
-      out.set(part, filled);
-      filled += part.length;
-      offset = 0;
-      if (filled === n) break;
-    }
-    this.bytesCopied += n;
-    return out;
+  /** Starts the frame whose header is in `#header`. */
+  #begin(): void {
+    const view = new DataView(this.#header.buffer);
+    const length = view.getUint32(8, true);
+    const token = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
+    const large = length >= LARGE_FRAME;
+    const body = length > POOL_MAX_BODY ? new Uint8Array(length) : this.#allocate(length);
+    this.#current = { token, body, filled: 0, large };
   }
 
-  #skip(n: number): void {
-    this.#take(n, false);
-  }
-
-  /** Consumes `n` bytes; returns them (a subarray when they lie in one chunk). */
-  #take(n: number, wanted = true): Uint8Array {
-    this.#buffered -= n;
-    const first = this.#chunks[0];
-    if (first === undefined) return new Uint8Array(0);
-    if (first.length - this.#offset >= n) {
-      const out = first.subarray(this.#offset, this.#offset + n);
-      this.#offset += n;
-      if (this.#offset === first.length) this.#dropFirst();
-      return out;
-    }
-    const out = wanted ? new Uint8Array(n) : undefined;
-    let filled = 0;
-    while (filled < n) {
-      const chunk = this.#chunks[0];
-      const part = chunk.subarray(this.#offset, this.#offset + n - filled);
-      out?.set(part, filled);
-      filled += part.length;
-      this.#offset += part.length;
-      if (this.#offset === chunk.length) this.#dropFirst();
-    }
-    if (out) this.bytesCopied += n;
-    return out ?? new Uint8Array(0);
-  }
-
-  #dropFirst(): void {
-    this.#chunks.shift();
-    this.#offset = 0;
+  #allocate(length: number): Uint8Array {
+    const index = this.#pool.findIndex((buffer) => buffer.byteLength >= length);
+    if (index >= 0) return new Uint8Array(this.#pool.splice(index, 1)[0], 0, length);
+    const buffer = new ArrayBuffer(Math.max(POOL_GRAIN, 2 ** Math.ceil(Math.log2(length))));
+    this.#pooled.add(buffer);
+    return new Uint8Array(buffer, 0, length);
   }
 }
 

@@ -19,7 +19,10 @@
  * ```
  */
 export interface RawBatch {
-  /** The response frame's body (UTF-8 JSON text) as received. Callers must not modify it. */
+  /**
+   * The response frame's body (UTF-8 JSON text) as received. Callers must not modify it, and
+   * must not read it once they ask for the next batch: its buffer is then reused.
+   */
   readonly frame: Uint8Array;
   /** Document `i` is `frame.subarray(starts[i], ends[i])`, for `i < count`. */
   readonly starts: Uint32Array;

@@ -107,6 +107,14 @@ export class Transport {
     });
   }
 
+  /**
+   * Hands back a response body once nothing reads it any more, so that its buffer holds a later
+   * frame (a long table read then allocates nothing per batch). Optional.
+   */
+  release(body: Uint8Array): void {
+    this.#reader.release(body);
+  }
+
   /** Closes the connection and fails pending queries; safe to call twice. */
   async close(): Promise<void> {
     this.#fail(this.#lostError("the connection was closed"));
@@ -132,7 +140,8 @@ export class Transport {
 
   async #readLoop(): Promise<void> {
     try {
-      let buffer = new Uint8Array(READ_SIZE);
+      // One buffer for every read: the frame reader copies bodies out of it.
+      const buffer = new Uint8Array(READ_SIZE);
       while (this.#failure === undefined) {
         // The rest of a large frame is read straight into its body's buffer.
         const target = this.#reader.target;
@@ -142,16 +151,8 @@ export class Transport {
           this.#fail(this.#lostError(`the server closed the connection${midFrame}`));
           break;
         }
-        if (target) {
-          this.#deliver(this.#reader.filled(n));
-        } else if (n >= READ_SIZE / 4) {
-          // Frames may keep their chunk alive: a big read hands its buffer over, a small one is
-          // copied out so that a small frame does not pin a whole read buffer.
-          this.#dispatch(buffer.subarray(0, n));
-          buffer = new Uint8Array(READ_SIZE);
-        } else {
-          this.#dispatch(buffer.slice(0, n));
-        }
+        if (target) this.#deliver(this.#reader.filled(n));
+        else this.#dispatch(buffer.subarray(0, n));
       }
     } catch (error) {
       this.#fail(this.#lostError(messageOf(error), error));

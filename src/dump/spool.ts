@@ -62,7 +62,10 @@ export class Spool {
     return this.#path;
   }
 
-  /** Appends bytes. The spool keeps `chunk`; the caller must not change it afterwards. */
+  /**
+   * Appends bytes. The spool keeps `chunk`; the caller must not use it afterwards: once in the
+   * file, a chunk that spans its whole buffer is freed at once.
+   */
   async write(chunk: Uint8Array): Promise<void> {
     if (chunk.byteLength === 0) return;
     this.#pending.push(chunk);
@@ -154,9 +157,8 @@ export class Spool {
 
   async #flush(): Promise<void> {
     if (this.#pendingBytes === 0) return;
-    const block = this.#pending.length === 1
-      ? this.#pending[0]
-      : concat(this.#pending, this.#pendingBytes);
+    const chunks = this.#pending;
+    const block = chunks.length === 1 ? chunks[0] : concat(chunks, this.#pendingBytes);
     this.#pending = [];
     this.#pendingBytes = 0;
     try {
@@ -167,7 +169,21 @@ export class Spool {
     } catch (error) {
       throw describeFsError(error, "write the spool file", this.#path, "temp");
     }
+    for (const chunk of chunks) free(chunk);
+    free(block);
   }
+}
+
+/**
+ * Frees a buffer's memory now instead of at the heap's next full collection, which on a long
+ * read comes seldom: garbage buffers waiting for it were a fifth of a 1M-document dump's RSS.
+ * Only a view of a whole, plain buffer is freed; any other view is left to the collector.
+ */
+function free(bytes: Uint8Array): void {
+  const buffer = bytes.buffer;
+  if (!(buffer instanceof ArrayBuffer) || buffer.resizable || buffer.detached) return;
+  if (bytes.byteOffset !== 0 || bytes.byteLength !== buffer.byteLength) return;
+  buffer.transfer(0);
 }
 
 function concat(chunks: Uint8Array[], total: number): Uint8Array {
