@@ -395,9 +395,13 @@ export class Connection {
     try {
       while (true) {
         const body = await this.#next(token, options.batchTimeoutMs);
+        // The server sends `{"t":3,…`: the next batch is asked for before this one is scanned,
+        // so the server works on it meanwhile.
+        const early = isPartial(body);
+        if (early) await this.#continue(token);
         const { type, batch } = scanOrFail(body, options.primaryKey);
-        if (type === ResponseType.PARTIAL) await this.#continue(token);
-        else finished = true;
+        if (type !== ResponseType.PARTIAL) finished = true;
+        else if (!early) await this.#continue(token);
         yield batch;
         // The caller has asked for the next batch: this one's bytes are no longer read.
         this.#transport.release(body);
@@ -559,6 +563,15 @@ function scanOrFail(body: Uint8Array, primaryKey: string): ReturnType<typeof sca
     throw serverError(JSON.parse(new TextDecoder().decode(body)) as ParsedResponse);
   }
   return scanned;
+}
+
+const PARTIAL_PREFIX = new TextEncoder().encode(`{"t":${ResponseType.PARTIAL},`);
+
+/** Whether a response body starts `{"t":3,` (a partial sequence, in the server's key order). */
+function isPartial(body: Uint8Array): boolean {
+  if (body.length < PARTIAL_PREFIX.length) return false;
+  for (let i = 0; i < PARTIAL_PREFIX.length; i++) if (body[i] !== PARTIAL_PREFIX[i]) return false;
+  return true;
 }
 
 /** Stands in the query for the bytes of an {@link Connection.insertJson} text. */
