@@ -182,3 +182,36 @@ Deno.test("compression workers: writes wait while the output is slow (memory sta
     pool.close();
   }
 });
+
+Deno.test("compression workers: an output that frees each chunk once taken does not stall the stream", async () => {
+  const pool = new DeflatePool({ level: 1 });
+  try {
+    let delivered = 0;
+    const stream = pool.open({
+      // As the dump's spool does once a chunk is on disk.
+      output: (chunk) => {
+        delivered += chunk.length;
+        (chunk.buffer as ArrayBuffer).transfer(0);
+      },
+    });
+    // Incompressible: well over the 4 MiB of output allowed to wait.
+    const block = crypto.getRandomValues(new Uint8Array(1 << 16));
+    const finished = (async () => {
+      for (let i = 0; i < 256; i++) await stream.write(block);
+      return await stream.finish();
+    })();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("the stream stalled")), 10_000);
+    });
+    try {
+      const body = await Promise.race([finished, stalled]);
+      assert.equal(body.size, 256 * block.length);
+      assert.ok(delivered >= body.size, `${delivered} compressed bytes delivered`);
+    } finally {
+      clearTimeout(timer);
+    }
+  } finally {
+    pool.close();
+  }
+});

@@ -229,13 +229,15 @@ export class DeflateStream {
     if (this.#failure) return;
     if (reply.out) {
       const out = reply.out;
+      // Taken now: the output may keep the chunk, or free it (a spool does once it is on disk).
+      const length = out.length;
       this.#blocksInFlight--;
       if (this.#spare.length < MAX_BLOCKS_IN_FLIGHT) this.#spare.push(reply.block!);
-      this.#outputWaiting += out.length;
+      this.#outputWaiting += length;
       this.#output = this.#output
         .then(() => this.#failure ? undefined : this.#options.output(out))
         .then(() => {
-          this.#outputWaiting -= out.length;
+          this.#outputWaiting -= length;
           this.#wake?.();
         })
         .catch((error) => this.fail(error));
