@@ -15,10 +15,9 @@
  */
 
 import { main } from "./src/cli/main.ts";
-import type { DumpOptions, DumpSummary } from "./src/dump/options.ts";
-import type { RestoreOptions, RestoreSummary } from "./src/restore/options.ts";
-import type { RestoreInput } from "./src/restore/run.ts";
-import type { AliasTarget } from "./src/cli/install_aliases.ts";
+import type * as dumping from "./src/dump/run.ts";
+import type * as restoring from "./src/restore/run.ts";
+import type * as aliases from "./src/cli/install_aliases.ts";
 
 export { main } from "./src/cli/main.ts";
 export type { DumpOptions, DumpSummary } from "./src/dump/options.ts";
@@ -32,21 +31,24 @@ export { VERSION } from "./src/version.ts";
 // restore code, nor a restore for the dump's.
 
 /** Dumps tables into an archive; see `src/dump/run.ts`. */
-export async function dump(options: DumpOptions): Promise<DumpSummary> {
-  return await (await import("./src/dump/run.ts")).dump(options);
+export async function dump(
+  ...args: Parameters<typeof dumping.dump>
+): ReturnType<typeof dumping.dump> {
+  return await (await import("./src/dump/run.ts")).dump(...args);
 }
 
 /** Restores an archive; see `src/restore/run.ts`. */
-export async function restore(options: RestoreOptions & RestoreInput): Promise<RestoreSummary> {
-  return await (await import("./src/restore/run.ts")).restore(options);
+export async function restore(
+  ...args: Parameters<typeof restoring.restore>
+): ReturnType<typeof restoring.restore> {
+  return await (await import("./src/restore/run.ts")).restore(...args);
 }
 
 /** Creates `rethinkdb-dump` and `rethinkdb-restore` in `dir`; see `src/cli/install_aliases.ts`. */
 export async function installAliases(
-  dir: string,
-  options: { force?: boolean; target?: AliasTarget; os?: string } = {},
-): Promise<string[]> {
-  return await (await import("./src/cli/install_aliases.ts")).installAliases(dir, options);
+  ...args: Parameters<typeof aliases.installAliases>
+): ReturnType<typeof aliases.installAliases> {
+  return await (await import("./src/cli/install_aliases.ts")).installAliases(...args);
 }
 
 if (import.meta.main) {

@@ -4,7 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { main } from "../src/cli/main.ts";
-import { aliasScript, installAliases } from "../src/cli/install_aliases.ts";
+import { aliasScript } from "../src/cli/install_aliases.ts";
+// Through the library entry, whose commands load when called.
+import { installAliases } from "../mod.ts";
 import { PERMISSION_FLAGS } from "../src/cli/permissions.ts";
 import { faultsSkipReason, testTarget } from "./support/target.ts";
 import { seedOfficialData } from "./support/seed.ts";

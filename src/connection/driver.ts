@@ -400,8 +400,8 @@ export class Connection {
         const early = isPartial(body);
         if (early) await this.#continue(token);
         const { type, batch } = scanOrFail(body, options.primaryKey);
-        if (type !== ResponseType.PARTIAL) finished = true;
-        else if (!early) await this.#continue(token);
+        finished = type !== ResponseType.PARTIAL;
+        if (!finished && !early) await this.#continue(token);
         yield batch;
         // The caller has asked for the next batch: this one's bytes are no longer read.
         this.#transport.release(body);
