@@ -61,6 +61,10 @@ function sizeError(path: string, size: number, got: number, more: boolean): Arch
  * A body of the wrong size, a failing body stream or a failing sink breaks the archive: the
  * sink is aborted and every later call rejects. The caller should then delete the output.
  *
+ * The sink must be done with a chunk when its `write` resolves, as a file is: a sink that keeps
+ * chunks must copy them, since a body added with {@link ArchiveWriter.addDeflated} may reuse or
+ * free a chunk's memory once the next one is asked for.
+ *
  * @example
  * ```ts
  * import { ArchiveWriter } from "./tar_writer.ts";
@@ -105,7 +109,7 @@ export class ArchiveWriter {
    * import { ArchiveWriter } from "./tar_writer.ts";
    *
    * const chunks: Uint8Array[] = [];
-   * const archive = ArchiveWriter.create(new WritableStream({ write: (c) => void chunks.push(c) }));
+   * const archive = ArchiveWriter.create(new WritableStream({ write: (c) => void chunks.push(c.slice()) }));
    * await archive.finish();
    * ```
    */
@@ -191,7 +195,9 @@ export class ArchiveWriter {
 
   /**
    * Adds a regular file whose body was compressed ahead (see {@link deflate}): its header is
-   * written, then the compressed bytes are copied in as they are.
+   * written, then the compressed bytes go to the sink as they are. The next chunk of
+   * `entry.compressed` is asked for only once the sink has written the one before, so its
+   * producer may then reuse that chunk's memory.
    */
   addDeflated(path: string, entry: DeflatedEntry): Promise<void> {
     const size = entry.body.size;

@@ -15,7 +15,7 @@ import { formatAddress, type ServerAddress } from "./address.ts";
 import { handshake } from "./handshake.ts";
 import type { EmbeddedText } from "./frames.ts";
 import type { RawBatch } from "./raw_batch.ts";
-import { scanResponse } from "./raw_documents.ts";
+import { DocumentOffsets, scanResponse } from "./raw_documents.ts";
 import type { ByteStream } from "./tls_socket.ts";
 import { describeConnectError, openSocket } from "./open.ts";
 import { Transport } from "./transport.ts";
@@ -391,6 +391,7 @@ export class Connection {
     const optargs: Record<string, unknown> = {};
     if (options.maxBatchRows) optargs.max_batch_rows = options.maxBatchRows;
     const token = await this.#start(query, optargs);
+    const offsets = new DocumentOffsets();
     let finished = false;
     try {
       while (true) {
@@ -399,7 +400,7 @@ export class Connection {
         // so the server works on it meanwhile.
         const early = isPartial(body);
         if (early) await this.#continue(token);
-        const { type, batch } = scanOrFail(body, options.primaryKey);
+        const { type, batch } = scanOrFail(body, options.primaryKey, offsets);
         finished = type !== ResponseType.PARTIAL;
         if (!finished && !early) await this.#continue(token);
         yield batch;
@@ -556,8 +557,12 @@ export class Connection {
   }
 }
 
-function scanOrFail(body: Uint8Array, primaryKey: string): ReturnType<typeof scanResponse> {
-  const scanned = scanResponse(body, primaryKey);
+function scanOrFail(
+  body: Uint8Array,
+  primaryKey: string,
+  offsets: DocumentOffsets,
+): ReturnType<typeof scanResponse> {
+  const scanned = scanResponse(body, primaryKey, offsets);
   if (scanned.type > ResponseType.PARTIAL) {
     // Error responses are small: parse them whole for the message.
     throw serverError(JSON.parse(new TextDecoder().decode(body)) as ParsedResponse);

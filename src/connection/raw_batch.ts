@@ -24,7 +24,10 @@ export interface RawBatch {
    * must not read it once they ask for the next batch: its buffer is then reused.
    */
   readonly frame: Uint8Array;
-  /** Document `i` is `frame.subarray(starts[i], ends[i])`, for `i < count`. */
+  /**
+   * Document `i` is `frame.subarray(starts[i], ends[i])`, for `i < count`. Like the frame, the
+   * offsets are reused once the next batch is asked for.
+   */
   readonly starts: Uint32Array;
   /** See {@link starts}. */
   readonly ends: Uint32Array;

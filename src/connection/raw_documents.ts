@@ -26,7 +26,25 @@ export interface ScannedResponse {
 }
 
 /**
- * Scans a response body (`{"t":…,"r":[…],…}` in any key order).
+ * Where a scan records document boundaries. Reused from frame to frame of one read, the arrays
+ * keep the size they grew to, so a long read allocates them once, not per frame.
+ */
+export class DocumentOffsets {
+  /** Start of each document. */
+  starts: Uint32Array = new Uint32Array(256);
+  /** End (exclusive) of each document. */
+  ends: Uint32Array = new Uint32Array(256);
+
+  /** Doubles both arrays, keeping the first `count` entries. */
+  grow(count: number): void {
+    this.starts = grow(this.starts, count);
+    this.ends = grow(this.ends, count);
+  }
+}
+
+/**
+ * Scans a response body (`{"t":…,"r":[…],…}` in any key order). The batch's `starts` and
+ * `ends` are views of `offsets`' arrays: valid until `offsets` is used for the next scan.
  *
  * @example
  * ```ts
@@ -35,7 +53,11 @@ export interface ScannedResponse {
  * console.log(type, batch.count, batch.lastKey); // 2 2 a"b
  * ```
  */
-export function scanResponse(body: Uint8Array, primaryKey: string): ScannedResponse {
+export function scanResponse(
+  body: Uint8Array,
+  primaryKey: string,
+  offsets: DocumentOffsets = new DocumentOffsets(),
+): ScannedResponse {
   let type: number | undefined;
   let starts: Uint32Array = new Uint32Array(0);
   let ends: Uint32Array = new Uint32Array(0);
@@ -50,7 +72,7 @@ export function scanResponse(body: Uint8Array, primaryKey: string): ScannedRespo
     if (body[p] !== COLON) throw malformed("a key without a value");
     p = skipSpace(body, p + 1);
     let valueEnd: number;
-    if (key === "r") ({ starts, ends, count, end: valueEnd } = scanArray(body, p));
+    if (key === "r") ({ starts, ends, count, end: valueEnd } = scanArray(body, p, offsets));
     else {
       valueEnd = skipValue(body, p);
       if (key === "t") type = decodeJson(body, p, valueEnd) as number;
@@ -73,10 +95,10 @@ export function scanResponse(body: Uint8Array, primaryKey: string): ScannedRespo
 function scanArray(
   body: Uint8Array,
   start: number,
+  offsets: DocumentOffsets,
 ): { starts: Uint32Array; ends: Uint32Array; count: number; end: number } {
   if (body[start] !== OPEN_BRACKET) throw malformed("`r` is not an array");
-  let starts: Uint32Array = new Uint32Array(256);
-  let ends: Uint32Array = new Uint32Array(256);
+  let { starts, ends } = offsets;
   let count = 0;
   let depth = 0;
   let from = 0;
@@ -96,8 +118,8 @@ function scanArray(
       } else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) depth++;
       else if ((byte === CLOSE_BRACE || byte === CLOSE_BRACKET) && --depth === 0) {
         if (count === starts.length) {
-          starts = grow(starts);
-          ends = grow(ends);
+          offsets.grow(count);
+          ({ starts, ends } = offsets);
         }
         starts[count] = from;
         ends[count] = p + 1;
@@ -132,8 +154,8 @@ function scanArray(
     if (byte === CLOSE_BRACE) throw malformed("an unbalanced `}` in `r`");
     const end = skipValue(body, p);
     if (count === starts.length) {
-      starts = grow(starts);
-      ends = grow(ends);
+      offsets.grow(count);
+      ({ starts, ends } = offsets);
     }
     starts[count] = p;
     ends[count] = end;
@@ -224,13 +246,15 @@ function skipSpace(body: Uint8Array, p: number): number {
   return p;
 }
 
+const decoder = new TextDecoder();
+
 function decodeJson(body: Uint8Array, start: number, end: number): unknown {
-  return JSON.parse(new TextDecoder().decode(body.subarray(start, end)));
+  return JSON.parse(decoder.decode(body.subarray(start, end)));
 }
 
-function grow(array: Uint32Array): Uint32Array {
+function grow(array: Uint32Array, count: number): Uint32Array {
   const bigger = new Uint32Array(array.length * 2);
-  bigger.set(array);
+  bigger.set(array.subarray(0, count));
   return bigger;
 }
 

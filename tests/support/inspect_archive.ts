@@ -70,7 +70,9 @@ export function infoBody(t: TestTable, json: Uint8Array): Uint8Array {
 /** Builds a `.tar.gz` archive of `tables`, in memory. */
 export async function buildArchive(tables: TestTable[]): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
-  const archive = ArchiveWriter.create(new WritableStream({ write: (c) => void chunks.push(c) }));
+  const archive = ArchiveWriter.create(
+    new WritableStream({ write: (c) => void chunks.push(c.slice()) }),
+  );
   for (const t of tables) {
     const real = jsonBody(t.docs);
     const info = infoBody(t, real);
