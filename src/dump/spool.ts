@@ -9,8 +9,12 @@
 
 import { describeFsError } from "./fs_errors.ts";
 
-/** Bytes a spool keeps in memory before moving to a file (per table in flight). */
-export const DEFAULT_MEMORY_LIMIT = 8 * 1024 * 1024;
+/**
+ * Bytes a spool keeps in memory before moving to a file (per table in flight). Compressed, this
+ * is a table of some 20 MB of JSON; a larger one gains nothing from memory, and at 8 MiB the
+ * spool was most of what a 1M-document dump's RSS had over a 100k one's.
+ */
+export const DEFAULT_MEMORY_LIMIT = 2 * 1024 * 1024;
 
 /** Writes to the spool file are gathered into blocks of about this size (fewer syscalls). */
 const WRITE_BLOCK = 1024 * 1024;
