@@ -7,6 +7,7 @@
  */
 
 import type { RawBatch } from "./raw_batch.ts";
+import { fastScanDocuments } from "./document_scan.ts";
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -39,6 +40,14 @@ export class DocumentOffsets {
   grow(count: number): void {
     this.starts = grow(this.starts, count);
     this.ends = grow(this.ends, count);
+  }
+
+  /** Makes room for `count` entries (their values are not kept). */
+  reserve(count: number): void {
+    if (this.starts.length >= count) return;
+    const size = 2 ** Math.ceil(Math.log2(count));
+    this.starts = new Uint32Array(size);
+    this.ends = new Uint32Array(size);
   }
 }
 
@@ -87,8 +96,8 @@ export function scanResponse(
 }
 
 /**
- * The documents of the array at `start`, and the array's end. This is the hot loop of a dump,
- * so it is one pass with no calls: inside a document it only tracks strings and nesting depth;
+ * The documents of the array at `start`, and the array's end: by the fast path when it takes
+ * the body, else here. This is the hot loop of a dump, so it is one pass with no calls: inside a document it only tracks strings and nesting depth;
  * between documents (depth 0) it checks the commas. A document that is not an object or array
  * (never the case in a table read) is delimited by {@link skipValue}.
  */
@@ -98,6 +107,19 @@ function scanArray(
   offsets: DocumentOffsets,
 ): { starts: Uint32Array; ends: Uint32Array; count: number; end: number } {
   if (body[start] !== OPEN_BRACKET) throw malformed("`r` is not an array");
+  const fast = fastScanDocuments(body, start);
+  if (fast) {
+    const { count } = fast;
+    offsets.reserve(count);
+    offsets.starts.set(fast.starts);
+    offsets.ends.set(fast.ends);
+    return {
+      starts: offsets.starts.subarray(0, count),
+      ends: offsets.ends.subarray(0, count),
+      count,
+      end: fast.end,
+    };
+  }
   let { starts, ends } = offsets;
   let count = 0;
   let depth = 0;
