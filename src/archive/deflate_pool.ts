@@ -35,6 +35,13 @@ const BLOCK_SIZE = 1024 * 1024;
 /** Blocks of a stream in a worker at once, at most; also bounds compressed output not yet taken. */
 const MAX_BLOCKS_IN_FLIGHT = 4;
 
+/** A worker, how many streams it has, and why it failed, once it has. */
+interface Slot {
+  worker: Worker;
+  streams: number;
+  failure?: Error;
+}
+
 interface Reply {
   id: number;
   out?: Uint8Array;
@@ -62,7 +69,7 @@ interface Reply {
 export class DeflatePool {
   readonly #level: number;
   readonly #size: number;
-  readonly #workers: { worker: Worker; streams: number }[] = [];
+  readonly #workers: Slot[] = [];
   readonly #streams = new Map<number, DeflateStream>();
   #nextId = 1;
   #closed = false;
@@ -71,6 +78,20 @@ export class DeflatePool {
   constructor(options: { level: number; workers?: number }) {
     this.#level = options.level;
     this.#size = Math.max(1, options.workers ?? 1);
+  }
+
+  /** zlib's level of every stream. */
+  get level(): number {
+    return this.#level;
+  }
+
+  /**
+   * Starts one worker now instead of at the first stream: a worker takes some 30 ms to load,
+   * which then overlaps whatever the caller does before its first stream.
+   */
+  prestart(): void {
+    if (this.#closed || this.#workers.length > 0) return;
+    this.#spawn();
   }
 
   /** Starts a stream on the least busy worker. */
@@ -84,6 +105,8 @@ export class DeflatePool {
     });
     this.#streams.set(id, stream);
     slot.streams++;
+    // A worker that failed before this stream (while starting, say) fails it at once.
+    if (slot.failure) stream.fail(slot.failure);
     slot.worker.postMessage({ id, open: true, level: this.#level, sha256: !!options.sha256 });
     return stream;
   }
@@ -98,29 +121,32 @@ export class DeflatePool {
     for (const { worker } of this.#workers) worker.terminate();
   }
 
-  #slot(): { worker: Worker; streams: number } {
+  #slot(): Slot {
     const idle = this.#workers.find((slot) => slot.streams === 0);
     if (idle) return idle;
-    if (this.#workers.length < this.#size) {
-      const worker = new Worker(new URL("./deflate_worker.ts", import.meta.url).href, {
-        type: "module",
-      });
-      worker.onmessage = (event: MessageEvent) => {
-        const reply = event.data as Reply;
-        this.#streams.get(reply.id)?.receive(reply);
-      };
-      worker.onerror = (event: ErrorEvent) => {
-        event.preventDefault();
-        const error = new Error(`compression worker failed: ${event.message}`);
-        for (const stream of this.#streams.values()) {
-          if (stream.worker === worker) stream.fail(error);
-        }
-      };
-      const slot = { worker, streams: 0 };
-      this.#workers.push(slot);
-      return slot;
-    }
+    if (this.#workers.length < this.#size) return this.#spawn();
     return this.#workers.reduce((a, b) => (b.streams < a.streams ? b : a));
+  }
+
+  #spawn(): Slot {
+    const worker = new Worker(new URL("./deflate_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    worker.onmessage = (event: MessageEvent) => {
+      const reply = event.data as Reply;
+      this.#streams.get(reply.id)?.receive(reply);
+    };
+    const slot: Slot = { worker, streams: 0 };
+    worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      const error = new Error(`compression worker failed: ${event.message}`);
+      slot.failure ??= error;
+      for (const stream of this.#streams.values()) {
+        if (stream.worker === worker) stream.fail(error);
+      }
+    };
+    this.#workers.push(slot);
+    return slot;
   }
 }
 

@@ -27,6 +27,11 @@ export interface ArchiveWriterOptions {
   compressionLevel?: number;
   /** Compression workers, at most; default 1. */
   workers?: number;
+  /**
+   * Compression workers started earlier (so that their start-up overlapped other work), used
+   * instead of new ones; their level is the archive's. The writer stops them when it ends.
+   */
+  pool?: DeflatePool;
 }
 
 /** The body of an archive entry: all bytes at once, or a stream of exactly the declared size. */
@@ -95,9 +100,9 @@ export class ArchiveWriter {
   private constructor(sink: WritableStream<Uint8Array>, options: ArchiveWriterOptions) {
     this.#sink = sink.getWriter();
     this.#sink.closed.catch(() => {});
-    const level = options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL;
+    const level = options.pool?.level ?? options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL;
     this.#member = new GzipMember((bytes) => this.#emit(bytes), level);
-    this.#pool = new DeflatePool({ level, workers: options.workers });
+    this.#pool = options.pool ?? new DeflatePool({ level, workers: options.workers });
     this.#mtime = options.mtime;
   }
 

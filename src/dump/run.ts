@@ -12,6 +12,8 @@
 import { dirname } from "node:path";
 import { archiveBaseName, defaultArchiveFileName } from "../archive/layout.ts";
 import { ArchiveWriter } from "../archive/tar_writer.ts";
+import { DeflatePool } from "../archive/deflate_pool.ts";
+import { DEFAULT_COMPRESSION_LEVEL } from "../archive/gzip_member.ts";
 import { connect, type Connection } from "../connection/driver.ts";
 import { firstLine } from "../errors.ts";
 import { Progress } from "../progress/progress.ts";
@@ -68,6 +70,14 @@ export async function dump(options: DumpOptions): Promise<DumpSummary> {
   let spoolDir: string | undefined;
   let output: Output | undefined;
   let archive: ArchiveWriter | undefined;
+  const clients = Math.max(1, options.clients ?? DUMP_DEFAULTS.clients);
+  // Started before connecting, so that the first worker loads while the tables are planned.
+  const compression = new DeflatePool({
+    level: options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL,
+    // Tables in flight compress in parallel, up to one worker per core.
+    workers: Math.min(clients, navigator.hardwareConcurrency || 1),
+  });
+  compression.prestart();
   const abortArchive = () => void archive?.abort(signal.reason);
   signal.addEventListener("abort", abortArchive, { once: true });
   try {
@@ -81,13 +91,7 @@ export async function dump(options: DumpOptions): Promise<DumpSummary> {
     output = toStdout
       ? stdoutOutput(options.stdout)
       : await openFileOutput(target, !!options.overwrite);
-    const clients = Math.max(1, options.clients ?? DUMP_DEFAULTS.clients);
-    archive = ArchiveWriter.create(output.sink, {
-      mtime: now,
-      compressionLevel: options.compressionLevel,
-      // Tables in flight compress in parallel, up to one worker per core.
-      workers: Math.min(clients, navigator.hardwareConcurrency || 1),
-    });
+    archive = ArchiveWriter.create(output.sink, { mtime: now, pool: compression });
     const job = {
       top: archiveBaseName(now),
       archive,
@@ -136,6 +140,7 @@ export async function dump(options: DumpOptions): Promise<DumpSummary> {
     signal.removeEventListener("abort", abortArchive);
     options.signal?.removeEventListener("abort", forward);
     progress.stop();
+    compression.close();
     await closeAll(links);
     if (links.length === 0) await first?.close();
     if (spoolDir) await Deno.remove(spoolDir, { recursive: true }).catch(() => {});
