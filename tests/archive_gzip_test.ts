@@ -135,35 +135,6 @@ Deno.test("compression workers: size, CRC-32 and SHA-256 of what was written", a
   }
 });
 
-Deno.test("compression workers: one stream's blocks compress on several workers and stay in order", async () => {
-  const pool = new DeflatePool({ level: 6, workers: 3 });
-  try {
-    // Blocks that take very different times to compress, so that they come back out of order.
-    const pieces: Uint8Array[] = [];
-    for (let i = 0; i < 12; i++) {
-      const piece = new Uint8Array((1 << 20) + 777 * i);
-      if (i % 3 === 0) {
-        for (let at = 0; at < piece.length; at += 65536) {
-          crypto.getRandomValues(piece.subarray(at, at + 65536));
-        }
-      } else piece.fill(0x41 + i);
-      pieces.push(piece);
-    }
-    const data = new Uint8Array(Buffer.concat(pieces));
-    const parts: Uint8Array[] = [];
-    const stream = pool.open({ output: (chunk) => void parts.push(chunk), sha256: true });
-    for (const piece of pieces) await stream.write(piece);
-    const body = await stream.finish();
-    assert.equal(body.size, data.length);
-    assert.equal(body.crc32, crc32(data));
-    assert.equal(body.sha256, createHash("sha256").update(data).digest("hex"));
-    const joined = new Uint8Array(Buffer.concat(parts));
-    assert.deepEqual(new Uint8Array(inflateRawSync(joined, { finishFlush: 2 })), data);
-  } finally {
-    pool.close();
-  }
-});
-
 Deno.test("compression workers: a failing output fails the stream with its own error", async () => {
   const pool = new DeflatePool({ level: 1 });
   try {

@@ -1,16 +1,12 @@
 /**
- * Compression off the main thread: a few workers shared by any number of streams (one per table
- * being dumped), so that reading tables and compressing them overlap. A stream is cut into
- * blocks of 1 MiB, each compressed on its own and ended with a sync flush (as pigz does), which
- * lets the archive writer join blocks and streams into one gzip member, and lets the blocks of
- * one stream compress on several workers at once: each block goes to the least busy worker, and
- * the compressed blocks are put back in order here.
+ * Compression off the main thread: a few workers, each compressing any number of streams (one
+ * per table being dumped), so that reading tables and compressing them overlap, and several
+ * tables compress in parallel. A stream is cut into blocks of 1 MiB, each compressed on its own
+ * and ended with a sync flush (as pigz does), which lets the archive writer join blocks and
+ * streams into one gzip member.
  *
  * @module
  */
-
-import { createHash, type Hash } from "node:crypto";
-import { crc32Combine } from "./crc32.ts";
 
 /** What a finished stream's uncompressed bytes were. */
 export interface DeflatedBody {
@@ -36,32 +32,27 @@ export interface DeflateStreamOptions {
 /** Uncompressed bytes per block: large enough that a block compressed alone loses < 1%. */
 const BLOCK_SIZE = 1024 * 1024;
 
-/** Blocks of a stream in workers at once, at most; also bounds compressed output not yet taken. */
+/** Blocks of a stream in a worker at once, at most; also bounds compressed output not yet taken. */
 const MAX_BLOCKS_IN_FLIGHT = 4;
 
-/** A worker, how many blocks it has, and why it failed, once it has. */
+/** A worker, how many streams it has, and why it failed, once it has. */
 interface Slot {
   worker: Worker;
-  blocks: number;
+  streams: number;
   failure?: Error;
 }
 
-/** A worker's reply for block `seq` of stream `id`. */
 interface Reply {
   id: number;
-  seq: number;
   out?: Uint8Array;
   block?: Uint8Array;
-  crc?: number;
+  done?: DeflatedBody;
   error?: string;
 }
 
-/** Hands a block to a worker; throws when no worker can take it. */
-type Dispatch = (message: { id: number; seq: number; block: Uint8Array; length: number }) => void;
-
 /**
- * A pool of compression workers at one level. Workers start on first use (or
- * {@link prestart}) and end with {@link close}.
+ * A pool of compression workers at one level. Workers start on first use and end with
+ * {@link close}.
  *
  * @example
  * ```ts
@@ -95,25 +86,28 @@ export class DeflatePool {
   }
 
   /**
-   * Starts one worker now instead of at the first block: a worker takes some 30 ms to load,
-   * which then overlaps whatever the caller does meanwhile.
+   * Starts one worker now instead of at the first stream: a worker takes some 30 ms to load,
+   * which then overlaps whatever the caller does before its first stream.
    */
   prestart(): void {
     if (this.#closed || this.#workers.length > 0) return;
     this.#spawn();
   }
 
-  /** Starts a stream. */
+  /** Starts a stream on the least busy worker. */
   open(options: DeflateStreamOptions): DeflateStream {
     if (this.#closed) throw new Error("the compression workers were stopped");
+    const slot = this.#slot();
     const id = this.#nextId++;
-    const stream = new DeflateStream(
-      id,
-      (message) => this.#dispatch(message),
-      options,
-      () => this.#streams.delete(id),
-    );
+    const stream = new DeflateStream(id, slot.worker, options, () => {
+      this.#streams.delete(id);
+      slot.streams--;
+    });
     this.#streams.set(id, stream);
+    slot.streams++;
+    // A worker that failed before this stream (while starting, say) fails it at once.
+    if (slot.failure) stream.fail(slot.failure);
+    slot.worker.postMessage({ id, open: true, level: this.#level, sha256: !!options.sha256 });
     return stream;
   }
 
@@ -127,40 +121,29 @@ export class DeflatePool {
     for (const { worker } of this.#workers) worker.terminate();
   }
 
-  #dispatch(message: { id: number; seq: number; block: Uint8Array; length: number }): void {
-    if (this.#closed) throw new Error("the compression workers were stopped");
-    const slot = this.#slot();
-    slot.blocks++;
-    slot.worker.postMessage({ ...message, level: this.#level }, [
-      message.block.buffer as ArrayBuffer,
-    ]);
-  }
-
-  /** An idle worker, a new one while there are fewer than allowed, else the least busy. */
   #slot(): Slot {
-    const working = this.#workers.filter((slot) => !slot.failure);
-    const idle = working.find((slot) => slot.blocks === 0);
+    const idle = this.#workers.find((slot) => slot.streams === 0);
     if (idle) return idle;
     if (this.#workers.length < this.#size) return this.#spawn();
-    if (working.length === 0) throw this.#workers[0].failure!;
-    return working.reduce((a, b) => (b.blocks < a.blocks ? b : a));
+    return this.#workers.reduce((a, b) => (b.streams < a.streams ? b : a));
   }
 
   #spawn(): Slot {
     const worker = new Worker(new URL("./deflate_worker.ts", import.meta.url).href, {
       type: "module",
     });
-    const slot: Slot = { worker, blocks: 0 };
     worker.onmessage = (event: MessageEvent) => {
-      slot.blocks--;
       const reply = event.data as Reply;
       this.#streams.get(reply.id)?.receive(reply);
     };
+    const slot: Slot = { worker, streams: 0 };
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
-      slot.failure ??= new Error(`compression worker failed: ${event.message}`);
-      // Its blocks are lost, and it is not known whose they were.
-      for (const stream of this.#streams.values()) stream.fail(slot.failure);
+      const error = new Error(`compression worker failed: ${event.message}`);
+      slot.failure ??= error;
+      for (const stream of this.#streams.values()) {
+        if (stream.worker === worker) stream.fail(error);
+      }
     };
     this.#workers.push(slot);
     return slot;
@@ -168,45 +151,35 @@ export class DeflatePool {
 }
 
 /**
- * One stream compressed in the workers, block by block (see {@link DeflatePool.open}). Bytes
- * are copied into the current block; writes wait while 4 blocks of this stream are in workers,
+ * One stream compressed in a worker, block by block (see {@link DeflatePool.open}). Bytes are
+ * copied into the current block; writes wait while 4 blocks of this stream are in the worker,
  * or 4 MiB of its output wait for `output`, so memory stays bounded. Blocks come back from the
- * workers and are reused. Length and SHA-256 are taken here, in order, as blocks leave; each
- * block's CRC-32 comes back with it and is combined in order.
+ * worker and are reused.
  */
 export class DeflateStream {
   readonly #id: number;
-  readonly #dispatchBlock: Dispatch;
+  /** The worker this stream runs on. */
+  readonly worker: Worker;
   readonly #options: DeflateStreamOptions;
   readonly #release: () => void;
-  readonly #hash: Hash | undefined;
   #block: Uint8Array | undefined;
   #filled = 0;
   readonly #spare: Uint8Array[] = [];
-  /** Uncompressed length of each block sent and not yet put back in order. */
-  readonly #lengths = new Map<number, number>();
-  /** Compressed blocks back from workers ahead of their turn. */
-  readonly #early = new Map<number, { out: Uint8Array; crc: number }>();
-  #sent = 0;
-  #emitted = 0;
-  #size = 0;
-  #crc = 0;
   #blocksInFlight = 0;
   #outputWaiting = 0;
   #wake: (() => void) | undefined;
-  #drained: (() => void) | undefined;
   #output: Promise<void> = Promise.resolve();
   #failure: Error | undefined;
+  #done: { resolve: (body: DeflatedBody) => void; reject: (error: Error) => void } | undefined;
   #ended = false;
   #released = false;
 
   /** Use {@link DeflatePool.open}. */
-  constructor(id: number, dispatch: Dispatch, options: DeflateStreamOptions, release: () => void) {
+  constructor(id: number, worker: Worker, options: DeflateStreamOptions, release: () => void) {
     this.#id = id;
-    this.#dispatchBlock = dispatch;
+    this.worker = worker;
     this.#options = options;
     this.#release = release;
-    this.#hash = options.sha256 ? createHash("sha256") : undefined;
   }
 
   /**
@@ -251,82 +224,65 @@ export class DeflateStream {
     if (this.#failure) throw this.#failure;
     if (this.#filled > 0) this.#dispatch();
     this.#ended = true;
-    if (this.#emitted < this.#sent) {
-      await new Promise<void>((resolve) => (this.#drained = resolve));
-    }
+    const body = await new Promise<DeflatedBody>((resolve, reject) => {
+      this.#done = { resolve, reject };
+      this.worker.postMessage({ id: this.#id, finish: true });
+    });
     await this.#output;
     if (this.#failure) throw this.#failure;
-    this.#releaseSlot();
-    return { size: this.#size, crc32: this.#crc >>> 0, sha256: this.#hash?.digest("hex") };
+    return body;
   }
 
   /** Abandons the stream (nothing more is compressed); safe to call at any time. */
   abort(): void {
     if (this.#failure || this.#released) return;
+    this.worker.postMessage({ id: this.#id, close: true });
     this.fail(new Error("the compression was abandoned"));
   }
 
   #dispatch(): void {
     const block = this.#block!;
-    const length = this.#filled;
+    this.#blocksInFlight++;
+    this.worker.postMessage({ id: this.#id, block, length: this.#filled }, [
+      block.buffer as ArrayBuffer,
+    ]);
     this.#block = undefined;
     this.#filled = 0;
-    this.#hash?.update(block.subarray(0, length));
-    this.#size += length;
-    const seq = this.#sent++;
-    this.#lengths.set(seq, length);
-    this.#blocksInFlight++;
-    try {
-      this.#dispatchBlock({ id: this.#id, seq, block, length });
-    } catch (error) {
-      this.fail(error);
-      throw this.#failure;
-    }
   }
 
-  /** @internal Handles a worker's reply for a block of this stream. */
+  /** @internal Handles the worker's reply for this stream. */
   receive(reply: Reply): void {
     if (this.#failure) return;
-    if (reply.error !== undefined) {
+    if (reply.out) {
+      const out = reply.out;
+      // Taken now: the output may keep the chunk, or free it (a spool does once it is on disk).
+      const length = out.length;
+      this.#blocksInFlight--;
+      if (this.#spare.length < MAX_BLOCKS_IN_FLIGHT) this.#spare.push(reply.block!);
+      this.#outputWaiting += length;
+      this.#output = this.#output
+        .then(() => this.#failure ? undefined : this.#options.output(out))
+        .then(() => {
+          this.#outputWaiting -= length;
+          this.#wake?.();
+        })
+        .catch((error) => this.fail(error));
+      this.#wake?.();
+    } else if (reply.done) {
+      this.#releaseSlot();
+      this.#done?.resolve(reply.done);
+    } else if (reply.error !== undefined) {
       this.fail(new Error(`compression failed: ${reply.error}`));
-      return;
     }
-    this.#blocksInFlight--;
-    if (this.#spare.length < MAX_BLOCKS_IN_FLIGHT) this.#spare.push(reply.block!);
-    // Counted from now: a block that waits for its turn holds memory too.
-    this.#outputWaiting += reply.out!.length;
-    this.#early.set(reply.seq, { out: reply.out!, crc: reply.crc! });
-    for (let next = this.#early.get(this.#emitted); next; next = this.#early.get(this.#emitted)) {
-      this.#early.delete(this.#emitted);
-      this.#emit(next.out, next.crc, this.#lengths.get(this.#emitted)!);
-      this.#lengths.delete(this.#emitted);
-      this.#emitted++;
-    }
-    if (this.#ended && this.#emitted === this.#sent) this.#drained?.();
-    this.#wake?.();
-  }
-
-  #emit(out: Uint8Array, crc: number, length: number): void {
-    this.#crc = crc32Combine(this.#crc, crc, length);
-    // Taken now: the output may keep the chunk, or free it (a spool does once it is on disk).
-    const size = out.length;
-    this.#output = this.#output
-      .then(() => this.#failure ? undefined : this.#options.output(out))
-      .then(() => {
-        this.#outputWaiting -= size;
-        this.#wake?.();
-      })
-      .catch((error) => this.fail(error));
   }
 
   /** @internal Fails the stream: pending and later calls reject with `error`. */
   fail(error: unknown): void {
     if (this.#failure) return;
     this.#failure = error instanceof Error ? error : new Error(String(error));
-    this.#early.clear();
     this.#releaseSlot();
     this.#wake?.();
-    this.#drained?.();
+    this.#done?.reject(this.#failure);
   }
 
   #releaseSlot(): void {
