@@ -83,6 +83,19 @@ Deno.test("FrameReader: a released body's buffer holds a later frame; an unrelea
   assert.notEqual(fifth.body.buffer, foreign.buffer);
 });
 
+Deno.test("FrameReader: a body too large to pool is freed once released, and only then", () => {
+  const size = 5 * 1024 * 1024;
+  const reader = new FrameReader();
+  const [large] = reader.push(rawFrame(6, new Uint8Array(size).fill(0x61)));
+  const [other] = reader.push(rawFrame(7, new Uint8Array(size).fill(0x62)));
+  assert.equal(large.body.length, size);
+  reader.release(large.body);
+  assert.equal(large.body.buffer.byteLength, 0, "its memory is given back at once");
+  reader.release(large.body); // twice is harmless
+  assert.equal(other.body.length, size, "another large body in use is untouched");
+  assert.equal(other.body[size - 1], 0x62);
+});
+
 Deno.test("FrameReader: a 30 MB frame in 64 KiB chunks copies at most twice its size", () => {
   const size = 30 * 1024 * 1024;
   const frame = rawFrame(5, new Uint8Array(size).fill(0x61));
