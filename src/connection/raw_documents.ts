@@ -96,9 +96,10 @@ export function scanResponse(
 }
 
 /**
- * The documents of the array at `start`, and the array's end: by the fast path when it takes
- * the body, else here: inside a document it only tracks strings and nesting depth;
- * between documents (depth 0) it checks the commas. A document that is not an object or array
+ * The documents of the array at `start`, and the array's end. The fast path (WebAssembly)
+ * takes what a table read sends; anything it declines is scanned here, one byte at a time:
+ * inside a document only strings and nesting depth are tracked; between documents (depth 0)
+ * the commas are checked. A document that is not an object or array
  * (never the case in a table read) is delimited by {@link skipValue}.
  */
 function scanArray(
