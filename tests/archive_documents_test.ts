@@ -7,6 +7,8 @@ import {
   type SplitDocumentsOptions,
 } from "../src/archive/documents.ts";
 import { ArchiveError } from "../src/archive/errors.ts";
+import { scanResponse } from "../src/connection/raw_documents.ts";
+import { Buffer } from "node:buffer";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -355,4 +357,34 @@ Deno.test("splitDocuments() cancels the body when the consumer stops", async () 
     break;
   }
   assert.ok(cancelled);
+});
+
+Deno.test("DocumentsEncoder.appendRaw: a joined batch is one piece, the same bytes as per document", () => {
+  const text = '{"t":3,"r":[{"id":-0.0},{"id":"é"},{"id":[1,{"a":"}"}]}],"n":[]}';
+  const frame = new TextEncoder().encode(text);
+  const { batch } = scanResponse(frame, "id");
+  const docs = Array.from(
+    { length: batch.count },
+    (_, i) => new TextDecoder().decode(frame.subarray(batch.starts[i], batch.ends[i])),
+  );
+  const encode = (joined?: string) => {
+    const encoder = new DocumentsEncoder();
+    const parts: Uint8Array[] = [encoder.begin()];
+    const sink = { append: (bytes: Uint8Array) => void parts.push(bytes.slice()) };
+    const withJoined = {
+      ...batch,
+      joined: joined === undefined ? undefined : new TextEncoder().encode(joined),
+    };
+    encoder.appendRaw(withJoined, sink);
+    encoder.appendRaw(withJoined, sink);
+    parts.push(encoder.end());
+    return { text: new TextDecoder().decode(Buffer.concat(parts)), pieces: parts.length };
+  };
+  const perDocument = encode();
+  assert.equal(perDocument.text, `[\n${[...docs, ...docs].join(",\n")}\n]\n`);
+  const joined = encode(docs.join(",\n"));
+  assert.equal(joined.text, perDocument.text);
+  assert.equal(joined.pieces, 2 + 2 * 2, "a separator and the joined documents per batch");
+  // Documents joined some other way are not taken for the entry's layout.
+  assert.equal(encode(docs.join(",")).text, perDocument.text);
 });

@@ -1,10 +1,29 @@
 /** The SIMD fast path of the document scanner, against a byte-by-byte reference. */
 import assert from "node:assert/strict";
-import { FAST_SCAN_MAX_BODY, fastScanDocuments } from "../src/connection/document_scan.ts";
+import { FAST_SCAN_MAX_BODY, FastDocumentScanner } from "../src/connection/document_scan.ts";
 import { assemble, generated } from "../scripts/build_wasm.ts";
 import { sharedDir } from "./support/shared.ts";
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const JOIN = encoder.encode(",\n");
+
+/** The fast scan of `body`, by a scanner of its own (as each read has). */
+function fastScanDocuments(body: Uint8Array, open: number, join?: Uint8Array) {
+  const scanner = FastDocumentScanner.acquire();
+  try {
+    const found = scanner.scan(body, open, join);
+    // Copied out: the views are valid only until the scanner's next use.
+    return found && {
+      ...found,
+      starts: found.starts.slice(),
+      ends: found.ends.slice(),
+      joined: found.joined && decoder.decode(found.joined),
+    };
+  } finally {
+    scanner.release();
+  }
+}
 
 /** The documents of the `r` array whose `[` is at `open`, one byte at a time. */
 function reference(body: Uint8Array, open: number): { bounds: [number, number][]; end: number } {
@@ -31,7 +50,7 @@ function reference(body: Uint8Array, open: number): { bounds: [number, number][]
 function assertSameAsReference(text: string): void {
   const body = encoder.encode(text);
   const open = text.indexOf('"r":[') + 4;
-  const fast = fastScanDocuments(body, open);
+  const fast = fastScanDocuments(body, open, JOIN);
   assert.ok(fast, `the fast path declined ${text.slice(0, 200)}`);
   const expected = reference(body, open);
   assert.equal(fast.end, expected.end);
@@ -39,6 +58,9 @@ function assertSameAsReference(text: string): void {
     Array.from({ length: fast.count }, (_, i) => [fast.starts[i], fast.ends[i]]),
     expected.bounds,
   );
+  // Joined: the documents' own bytes with ",\n" between each two.
+  const docs = expected.bounds.map(([start, end]) => decoder.decode(body.subarray(start, end)));
+  assert.equal(fast.joined, docs.join(",\n"));
 }
 
 /** A deterministic generator (xorshift), so a failure can be replayed. */
@@ -123,6 +145,26 @@ Deno.test("fast scan: backslash runs and quotes at every position of a 64-byte s
 Deno.test("fast scan: whitespace between documents, empty arrays and nested arrays", () => {
   assertSameAsReference('{"t":2,"r":[]}');
   assertSameAsReference('{"t":2,"r":[ \n{"a":[1,[2]]} ,\t[3,{"b":"]"}] ]}');
+});
+
+Deno.test("fast scan: joins with separators of 0 to 4 bytes, and reads in parallel keep their own", () => {
+  const body = encoder.encode('{"t":2,"r":[{"a":1}, {"b":[2]},{"c":"x"}]}');
+  for (const separator of ["", ",", ",\n", "<=>", "\r\n,,"]) {
+    const found = fastScanDocuments(body, 11, encoder.encode(separator));
+    assert.equal(found?.joined, ['{"a":1}', '{"b":[2]}', '{"c":"x"}'].join(separator));
+  }
+  assert.equal(fastScanDocuments(body, 11)?.joined, undefined, "no separator, no join");
+  const first = FastDocumentScanner.acquire();
+  const second = FastDocumentScanner.acquire();
+  try {
+    const a = first.scan(body, 11, JOIN)!;
+    second.scan(encoder.encode('{"t":2,"r":[{"zzzzzzzz":0}]}'), 11, JOIN);
+    assert.equal(decoder.decode(a.joined), '{"a":1},\n{"b":[2]},\n{"c":"x"}');
+    assert.deepEqual([...a.starts], [12, 21, 31]);
+  } finally {
+    first.release();
+    second.release();
+  }
 });
 
 Deno.test("fast scan: declines what the general scanner must judge", () => {

@@ -16,6 +16,13 @@ const FIRST_SEPARATOR = Uint8Array.of(0x0a);
 const SEPARATOR = Uint8Array.of(0x2c, 0x0a);
 
 /**
+ * What comes between two documents of a `.json` entry (`,\n`): a table read asked to join its
+ * documents with these bytes (`join` of `readTableRaw`) gives batches that
+ * {@link DocumentsEncoder.appendRaw} appends in one piece.
+ */
+export const DOCUMENT_SEPARATOR: Uint8Array = SEPARATOR.slice();
+
+/**
  * Encodes documents into the body of a `.json` entry: `[`, then the documents separated by
  * `,\n` (the first preceded by `\n`), then `\n]\n`; an empty table gives `[\n]\n`.
  *
@@ -81,7 +88,9 @@ export class DocumentsEncoder {
   /**
    * Appends a batch exactly as the server sent it to `sink`: each document's bytes are handed
    * over as a view of the response frame, untouched (no parsing, no copy here), each on its own
-   * line; `sink.append` must copy what it keeps. Returns the bytes appended.
+   * line; `sink.append` must copy what it keeps. A batch read with `join: DOCUMENT_SEPARATOR`
+   * goes over as its `joined` bytes, one piece instead of one per document. Returns the bytes
+   * appended.
    *
    * @example
    * ```ts
@@ -97,7 +106,16 @@ export class DocumentsEncoder {
    * ```
    */
   appendRaw(batch: RawBatch, sink: { append(bytes: Uint8Array): void }): number {
-    const { frame, starts, ends, count } = batch;
+    const { frame, starts, ends, count, joined } = batch;
+    if (joined && count > 0 && isJoinedBySeparator(batch, joined)) {
+      // "\n" before the first document of the entry, ",\n" before every other one.
+      const separator = this.documents === 0 ? FIRST_SEPARATOR : SEPARATOR;
+      sink.append(separator);
+      sink.append(joined);
+      this.documents += count;
+      this.bytes += separator.length + joined.length;
+      return separator.length + joined.length;
+    }
     let size = 0;
     for (let i = 0; i < count; i++) {
       // "\n" before the first document of the entry, ",\n" before every other one.
@@ -127,6 +145,18 @@ export class DocumentsEncoder {
     this.bytes += 3;
     return Uint8Array.of(0x0a, 0x5d, 0x0a);
   }
+}
+
+/** Whether `joined` is the batch's documents with `,\n` between them (its length and first join). */
+function isJoinedBySeparator(batch: RawBatch, joined: Uint8Array): boolean {
+  const { starts, ends, count } = batch;
+  const first = ends[0] - starts[0];
+  if (count > 1 && (joined[first] !== SEPARATOR[0] || joined[first + 1] !== SEPARATOR[1])) {
+    return false;
+  }
+  let length = SEPARATOR.length * (count - 1);
+  for (let i = 0; i < count; i++) length += ends[i] - starts[i];
+  return joined.length === length;
 }
 
 /** A batch of whole documents read from a `.json` entry. */

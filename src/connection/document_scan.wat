@@ -165,4 +165,34 @@
             (br $bit)))
         (local.set $p (i32.add (local.get $p) (i32.const 64)))
         (br $chunk)))
-    (i32.const -1)))
+    (i32.const -1))
+  ;; Copies documents 0 to $count - 1 (their bounds in the two u32 arrays at $starts and $ends)
+  ;; to $out, with the first $separator_length (0 to 4) bytes of $separator (little-endian)
+  ;; between each two; returns the bytes written. Up to 4 bytes past that may be overwritten.
+  (func (export "join")
+    (param $starts i32) (param $ends i32) (param $count i32)
+    (param $separator i32) (param $separator_length i32) (param $out i32)
+    (result i32)
+    (local $i i32)
+    (local $q i32)
+    (local $start i32)
+    (local $length i32)
+    (local.set $q (local.get $out))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $count)))
+        (if (local.get $i)
+          (then
+            (i32.store (local.get $q) (local.get $separator))
+            (local.set $q (i32.add (local.get $q) (local.get $separator_length)))))
+        (local.set $start (i32.load (i32.add (local.get $starts) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $length
+          (i32.sub
+            (i32.load (i32.add (local.get $ends) (i32.shl (local.get $i) (i32.const 2))))
+            (local.get $start)))
+        (memory.copy (local.get $q) (local.get $start) (local.get $length))
+        (local.set $q (i32.add (local.get $q) (local.get $length)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (i32.sub (local.get $q) (local.get $out)))
+)

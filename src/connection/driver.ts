@@ -15,7 +15,7 @@ import { formatAddress, type ServerAddress } from "./address.ts";
 import { handshake } from "./handshake.ts";
 import type { EmbeddedText } from "./frames.ts";
 import type { RawBatch } from "./raw_batch.ts";
-import { DocumentOffsets, scanResponse } from "./raw_documents.ts";
+import { ReadScanner, scanResponse } from "./raw_documents.ts";
 import type { ByteStream } from "./tls_socket.ts";
 import { describeConnectError, openSocket } from "./open.ts";
 import { Transport } from "./transport.ts";
@@ -102,6 +102,8 @@ export interface ReadTableOptions {
   maxBatchRows?: number;
   /** Give up on a batch that takes longer than this (ms); the connection is then closed. */
   batchTimeoutMs?: number;
+  /** Also give each batch its documents joined with these bytes (0 to 4): `RawBatch.joined`. */
+  join?: Uint8Array;
 }
 
 /** Options of {@link Connection.insertJson}. */
@@ -391,7 +393,7 @@ export class Connection {
     const optargs: Record<string, unknown> = {};
     if (options.maxBatchRows) optargs.max_batch_rows = options.maxBatchRows;
     const token = await this.#start(query, optargs);
-    const offsets = new DocumentOffsets();
+    const scanner = new ReadScanner({ join: options.join });
     let finished = false;
     try {
       while (true) {
@@ -400,7 +402,7 @@ export class Connection {
         // so the server works on it meanwhile.
         const early = isPartial(body);
         if (early) await this.#continue(token);
-        const { type, batch } = scanOrFail(body, options.primaryKey, offsets);
+        const { type, batch } = scanOrFail(body, options.primaryKey, scanner);
         finished = type !== ResponseType.PARTIAL;
         if (!finished && !early) await this.#continue(token);
         yield batch;
@@ -409,6 +411,7 @@ export class Connection {
         if (finished) return;
       }
     } finally {
+      scanner.close();
       if (finished) this.#transport.finish(token);
       else await this.#transport.stop(token);
     }
@@ -560,9 +563,9 @@ export class Connection {
 function scanOrFail(
   body: Uint8Array,
   primaryKey: string,
-  offsets: DocumentOffsets,
+  scanner: ReadScanner,
 ): ReturnType<typeof scanResponse> {
-  const scanned = scanResponse(body, primaryKey, offsets);
+  const scanned = scanResponse(body, primaryKey, scanner);
   if (scanned.type > ResponseType.PARTIAL) {
     // Error responses are small: parse them whole for the message.
     throw serverError(JSON.parse(new TextDecoder().decode(body)) as ParsedResponse);

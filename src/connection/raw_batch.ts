@@ -31,6 +31,12 @@ export interface RawBatch {
   readonly starts: Uint32Array;
   /** See {@link starts}. */
   readonly ends: Uint32Array;
+  /**
+   * When the read asked for documents joined (`join` of `readTableRaw`) and the fast scanner
+   * took this frame: the documents in order, with the join bytes between each two, so that a
+   * consumer copies one buffer instead of one per document. Reused like the frame.
+   */
+  readonly joined?: Uint8Array;
   /** Documents in the batch (may be 0). */
   readonly count: number;
   /** The primary-key value of the last document, parsed; `undefined` when `count` is 0. */

@@ -7,7 +7,7 @@
  */
 
 import type { RawBatch } from "./raw_batch.ts";
-import { fastScanDocuments } from "./document_scan.ts";
+import { FastDocumentScanner, type FastScan } from "./document_scan.ts";
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -27,14 +27,24 @@ export interface ScannedResponse {
 }
 
 /**
- * Where a scan records document boundaries. Reused from frame to frame of one read, the arrays
- * keep the size they grew to, so a long read allocates them once, not per frame.
+ * What one read reuses from frame to frame: a fast scanner with its own memory (see
+ * `document_scan.ts`), and the arrays the general scanner records boundaries in, which keep
+ * the size they grew to. A batch scanned with it is valid until its next scan; {@link close}
+ * it when the read ends.
  */
-export class DocumentOffsets {
-  /** Start of each document. */
+export class ReadScanner {
+  /** Start of each document (general scanner). */
   starts: Uint32Array = new Uint32Array(256);
-  /** End (exclusive) of each document. */
+  /** End (exclusive) of each document (general scanner). */
   ends: Uint32Array = new Uint32Array(256);
+  /** Bytes to join documents with, where the fast scanner can (see `RawBatch.joined`). */
+  readonly join: Uint8Array | undefined;
+  readonly #fast = FastDocumentScanner.acquire();
+
+  /** `join`: also join each batch's documents with these bytes (0 to 4). */
+  constructor(options: { join?: Uint8Array } = {}) {
+    this.join = options.join;
+  }
 
   /** Doubles both arrays, keeping the first `count` entries. */
   grow(count: number): void {
@@ -42,18 +52,20 @@ export class DocumentOffsets {
     this.ends = grow(this.ends, count);
   }
 
-  /** Makes room for `count` entries (their values are not kept). */
-  reserve(count: number): void {
-    if (this.starts.length >= count) return;
-    const size = 2 ** Math.ceil(Math.log2(count));
-    this.starts = new Uint32Array(size);
-    this.ends = new Uint32Array(size);
+  /** The fast scanner's result for the array at `open`, or `undefined` if it declines. */
+  fast(body: Uint8Array, open: number): FastScan | undefined {
+    return this.#fast.scan(body, open, this.join);
+  }
+
+  /** Hands the fast scanner back for another read. */
+  close(): void {
+    this.#fast.release();
   }
 }
 
 /**
- * Scans a response body (`{"t":…,"r":[…],…}` in any key order). The batch's `starts` and
- * `ends` are views of `offsets`' arrays: valid until `offsets` is used for the next scan.
+ * Scans a response body (`{"t":…,"r":[…],…}` in any key order). The batch's `starts`, `ends`
+ * and `joined` point into `scanner`'s memory: valid until its next scan.
  *
  * @example
  * ```ts
@@ -65,12 +77,13 @@ export class DocumentOffsets {
 export function scanResponse(
   body: Uint8Array,
   primaryKey: string,
-  offsets: DocumentOffsets = new DocumentOffsets(),
+  scanner: ReadScanner = new ReadScanner(),
 ): ScannedResponse {
   let type: number | undefined;
   let starts: Uint32Array = new Uint32Array(0);
   let ends: Uint32Array = new Uint32Array(0);
   let count = 0;
+  let joined: Uint8Array | undefined;
   let p = skipSpace(body, 0);
   if (body[p] !== OPEN_BRACE) throw malformed("the response is not a JSON object");
   p = skipSpace(body, p + 1);
@@ -81,8 +94,9 @@ export function scanResponse(
     if (body[p] !== COLON) throw malformed("a key without a value");
     p = skipSpace(body, p + 1);
     let valueEnd: number;
-    if (key === "r") ({ starts, ends, count, end: valueEnd } = scanArray(body, p, offsets));
-    else {
+    if (key === "r") {
+      ({ starts, ends, count, joined, end: valueEnd } = scanArray(body, p, scanner));
+    } else {
       valueEnd = skipValue(body, p);
       if (key === "t") type = decodeJson(body, p, valueEnd) as number;
     }
@@ -92,7 +106,7 @@ export function scanResponse(
   }
   if (typeof type !== "number") throw malformed("no response type");
   const lastKey = count === 0 ? undefined : keyValue(body, starts[count - 1], primaryKey);
-  return { type, batch: { frame: body, starts, ends, count, lastKey } };
+  return { type, batch: { frame: body, starts, ends, count, lastKey, joined } };
 }
 
 /**
@@ -105,23 +119,12 @@ export function scanResponse(
 function scanArray(
   body: Uint8Array,
   start: number,
-  offsets: DocumentOffsets,
-): { starts: Uint32Array; ends: Uint32Array; count: number; end: number } {
+  scanner: ReadScanner,
+): { starts: Uint32Array; ends: Uint32Array; count: number; end: number; joined?: Uint8Array } {
   if (body[start] !== OPEN_BRACKET) throw malformed("`r` is not an array");
-  const fast = fastScanDocuments(body, start);
-  if (fast) {
-    const { count } = fast;
-    offsets.reserve(count);
-    offsets.starts.set(fast.starts);
-    offsets.ends.set(fast.ends);
-    return {
-      starts: offsets.starts.subarray(0, count),
-      ends: offsets.ends.subarray(0, count),
-      count,
-      end: fast.end,
-    };
-  }
-  let { starts, ends } = offsets;
+  const fast = scanner.fast(body, start);
+  if (fast) return fast;
+  let { starts, ends } = scanner;
   let count = 0;
   let depth = 0;
   let from = 0;
@@ -139,8 +142,8 @@ function scanArray(
       } else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) depth++;
       else if ((byte === CLOSE_BRACE || byte === CLOSE_BRACKET) && --depth === 0) {
         if (count === starts.length) {
-          offsets.grow(count);
-          ({ starts, ends } = offsets);
+          scanner.grow(count);
+          ({ starts, ends } = scanner);
         }
         starts[count] = from;
         ends[count] = p + 1;
@@ -175,8 +178,8 @@ function scanArray(
     if (byte === CLOSE_BRACE) throw malformed("an unbalanced `}` in `r`");
     const end = skipValue(body, p);
     if (count === starts.length) {
-      offsets.grow(count);
-      ({ starts, ends } = offsets);
+      scanner.grow(count);
+      ({ starts, ends } = scanner);
     }
     starts[count] = p;
     ends[count] = end;

@@ -8,7 +8,7 @@
  */
 
 import type { IndexStatus, TableInfo, TableName, WriteHook } from "../connection/driver.ts";
-import { DocumentsEncoder } from "../archive/documents.ts";
+import { DOCUMENT_SEPARATOR, DocumentsEncoder } from "../archive/documents.ts";
 import {
   type BackupRecord,
   encodeInfo,
@@ -161,6 +161,8 @@ async function readDocuments(
         after: started ? after : undefined,
         readOutdated: job.readOutdated,
         batchTimeoutMs: job.batchTimeoutMs,
+        // Documents joined as the entry lays them out, so a batch is copied in one piece.
+        join: DOCUMENT_SEPARATOR,
       });
       for await (const batch of batches) {
         job.signal.throwIfAborted();
