@@ -140,7 +140,8 @@ Deno.test({
         only: ["league.events"],
         dbPrefix: `${target.uniqueDb("cli")}_`,
       });
-      target.server!.faults.delayResponses(400);
+      // Slow enough that the dump (about six round trips) is still running after 2.5 s.
+      target.server!.faults.delayResponses(800);
       const child = cli([
         "dump",
         "-c",

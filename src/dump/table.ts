@@ -77,17 +77,21 @@ export async function exportTable(
 ): Promise<TableResult> {
   const label = `${name.db}.${name.table}`;
   const { db, table } = name;
-  // Same queries, same order as the official tool: info, indexStatus, getWriteHook, read.
-  const meta: TableMeta = await link.run(async (conn) => ({
-    info: await conn.tableInfo(db, table),
-    indexes: await conn.indexStatus(db, table),
-    writeHook: await conn.writeHook(db, table),
-    config: await conn.tableConfig(db, table).catch((error) => {
-      // A user without config permission still gets a complete dump, just without it.
-      if (error instanceof ServerError) return undefined;
-      throw error;
-    }),
-  }), `reading the metadata of ${label}`);
+  // The official tool's queries (info, indexStatus, getWriteHook) and the config, sent in that
+  // order without waiting for each answer: one round trip instead of four.
+  const meta: TableMeta = await link.run(async (conn) => {
+    const [info, indexes, writeHook, config] = await Promise.all([
+      conn.tableInfo(db, table),
+      conn.indexStatus(db, table),
+      conn.writeHook(db, table),
+      conn.tableConfig(db, table).catch((error) => {
+        // A user without config permission still gets a complete dump, just without it.
+        if (error instanceof ServerError) return undefined;
+        throw error;
+      }),
+    ]);
+    return { info, indexes, writeHook, config };
+  }, `reading the metadata of ${label}`);
   const estimate = (meta.info.doc_count_estimates ?? []).reduce((a, b) => a + b, 0);
   job.progress.startTable(label, estimate);
   // Spool files are numbered: table names may hold characters a file system dislikes.
