@@ -13,7 +13,15 @@ import { encodeBase64 } from "../src/connection/base64.ts";
 const source = new URL("../src/connection/document_scan.wat", import.meta.url);
 const target = new URL("../src/connection/document_scan_wasm.ts", import.meta.url);
 
-/** The module assembled from the `.wat` source. */
+/**
+ * The module assembled from the `.wat` source.
+ *
+ * @example
+ * ```ts
+ * const bytes = await assemble();
+ * console.log(WebAssembly.validate(bytes)); // true
+ * ```
+ */
 export async function assemble(): Promise<Uint8Array> {
   const wabt = await wabtInit();
   const module = wabt.parseWat("document_scan.wat", await Deno.readTextFile(source), {
@@ -27,7 +35,14 @@ export async function assemble(): Promise<Uint8Array> {
   }
 }
 
-/** The generated TypeScript module holding `bytes`. */
+/**
+ * The generated TypeScript module holding `bytes`.
+ *
+ * @example
+ * ```ts
+ * await Deno.writeTextFile("document_scan_wasm.ts", generated(await assemble()));
+ * ```
+ */
 export function generated(bytes: Uint8Array): string {
   const base64 = encodeBase64(bytes);
   const lines = base64.match(/.{1,96}/g) ?? [];

@@ -19,6 +19,11 @@ const SEPARATOR = Uint8Array.of(0x2c, 0x0a);
  * What comes between two documents of a `.json` entry (`,\n`): a table read asked to join its
  * documents with these bytes (`join` of `readTableRaw`) gives batches that
  * {@link DocumentsEncoder.appendRaw} appends in one piece.
+ *
+ * @example
+ * ```ts
+ * const batches = conn.readTableRaw("league", "users", { primaryKey: "id", join: DOCUMENT_SEPARATOR });
+ * ```
  */
 export const DOCUMENT_SEPARATOR: Uint8Array = SEPARATOR.slice();
 
