@@ -32,6 +32,9 @@ const OUTPUT_SLACK = 64 * 1024;
 /** The smallest output buffer. */
 const MIN_OUTPUT = 64 * 1024;
 
+/** Size of `Buffer`'s shared pool, from which only outputs smaller than half of it come. */
+const BUFFER_POOL_SIZE = 8192;
+
 function post(message: unknown, transfer: Transferable[] = []): void {
   (globalThis as unknown as Worker).postMessage(message, transfer);
 }
@@ -44,13 +47,11 @@ function compress(id: number, block: Uint8Array, length: number): void {
   stream.size += length;
   // The synchronous call costs about 0.7x zlib's stream API here (measured on 44 MB of JSON:
   // 0.21 s against 0.30 s of CPU), and a block compressed on its own is under 1% larger at 1 MiB.
-  // One output buffer that holds the whole output means no 16 KiB pieces joined by a copy; it is
-  // then cut to size and handed over, so nothing is left for the collector. This heap collects
-  // rarely: the pieces and copies of the default once added 50 MB to a 1M-document dump's RSS
-  // before the first collection. It is sized from the last block's output (twice that), not
-  // deflate's bound for the block: a 1 MiB buffer (allocated and cleared) for
-  // 64 KiB of output made each block 10% slower. An output that outgrows it comes in pieces,
-  // joined, as before.
+  // The output goes into one buffer, cut to size and handed over: zlib's default 16 KiB pieces
+  // and the copy joining them were garbage this rarely collected heap kept (50 MB over 400
+  // blocks in a test). The buffer is twice the last block's output, not deflate's bound for the
+  // block: a cleared 1 MiB buffer for 64 KiB of output made each block 10% slower. An output
+  // that outgrows it comes in pieces, joined.
   const chunkSize = Math.min(length + OUTPUT_SLACK, Math.max(MIN_OUTPUT, 2 * stream.lastOut));
   const deflated = deflateRawSync(bytes, {
     level: stream.level,
@@ -62,7 +63,8 @@ function compress(id: number, block: Uint8Array, length: number): void {
   // else may share its buffer, and is copied.
   const owned = deflated.byteOffset === 0 &&
     (deflated.buffer.byteLength === chunkSize ||
-      (deflated.buffer.byteLength === deflated.byteLength && deflated.byteLength > 8192));
+      (deflated.buffer.byteLength === deflated.byteLength &&
+        deflated.byteLength > BUFFER_POOL_SIZE));
   const out = new Uint8Array(
     owned
       ? (deflated.buffer as ArrayBuffer).transfer(deflated.byteLength)

@@ -112,22 +112,21 @@ export class DocumentsEncoder {
    */
   appendRaw(batch: RawBatch, sink: { append(bytes: Uint8Array): void }): number {
     const { frame, starts, ends, count, joined } = batch;
+    let size = 0;
     if (joined && count > 0 && isJoinedBySeparator(batch, joined)) {
-      // "\n" before the first document of the entry, ",\n" before every other one.
+      // The documents with ",\n" between them: only the separator before the first is added.
       const separator = this.documents === 0 ? FIRST_SEPARATOR : SEPARATOR;
       sink.append(separator);
       sink.append(joined);
-      this.documents += count;
-      this.bytes += separator.length + joined.length;
-      return separator.length + joined.length;
-    }
-    let size = 0;
-    for (let i = 0; i < count; i++) {
-      // "\n" before the first document of the entry, ",\n" before every other one.
-      const separator = this.documents + i === 0 ? FIRST_SEPARATOR : SEPARATOR;
-      sink.append(separator);
-      sink.append(frame.subarray(starts[i], ends[i]));
-      size += separator.length + ends[i] - starts[i];
+      size = separator.length + joined.length;
+    } else {
+      for (let i = 0; i < count; i++) {
+        // "\n" before the first document of the entry, ",\n" before every other one.
+        const separator = this.documents + i === 0 ? FIRST_SEPARATOR : SEPARATOR;
+        sink.append(separator);
+        sink.append(frame.subarray(starts[i], ends[i]));
+        size += separator.length + ends[i] - starts[i];
+      }
     }
     this.documents += count;
     this.bytes += size;

@@ -65,7 +65,8 @@ export class ReadScanner {
 
 /**
  * Scans a response body (`{"t":…,"r":[…],…}` in any key order). The batch's `starts`, `ends`
- * and `joined` point into `scanner`'s memory: valid until its next scan.
+ * and `joined` point into `scanner`'s memory: valid until its next scan. Without one, the scan
+ * gets a scanner of its own, left to the collector (for one-off scans).
  *
  * @example
  * ```ts
