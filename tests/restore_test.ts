@@ -11,6 +11,8 @@ import type { RestoreOptions, RestoreSummary } from "../src/restore/options.ts";
 import { readOfficialArchive, seedOfficialData } from "./support/seed.ts";
 import { specDir } from "./support/shared.ts";
 import { faultsSkipReason, type TestTarget, testTarget } from "./support/target.ts";
+import { containsTerm } from "./server/faults.ts";
+import { TermType } from "./server/reql/proto.ts";
 
 const FULL = new URL("official-dumps/full.tar.gz", specDir()).pathname;
 const USERS = new URL("official-dumps/league-users.tar.gz", specDir()).pathname;
@@ -340,6 +342,37 @@ Deno.test({
       const acknowledged = Object.values(summary.documentsByTable).reduce((a, b) => a + b, 0);
       assert.equal(summary.documents, acknowledged);
       assert.ok(summary.documents > 0, `${summary.documents} documents counted`);
+    } finally {
+      target.server?.faults.reset();
+      await target.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name: "restore: a table refused because its new database is not seen yet is created again",
+  ignore: faultsSkipReason !== undefined,
+  fn: async () => {
+    const target = await testTarget();
+    try {
+      await claimOfficialNames(target);
+      // What a real server answers when a connection's thread has not yet seen a database that
+      // another connection has just created.
+      target.server!.faults.failQuery(
+        (q) =>
+          containsTerm(q.term, TermType.TABLE_CREATE) &&
+          JSON.stringify(q.term).includes('"league"'),
+        "Database `league` does not exist.",
+        3,
+      );
+      const summary = await restore(options(target, {}));
+      assert.deepEqual(summary.incompleteTables, []);
+      const conn = await target.connect();
+      const want = Object.keys(expected["full.tar.gz"].tables).filter((n) =>
+        n.startsWith("league.")
+      );
+      const have = (await r.db("league").tableList().run(conn)).map((t: string) => `league.${t}`);
+      assert.deepEqual(have.sort(), want.sort());
     } finally {
       target.server?.faults.reset();
       await target.cleanup();

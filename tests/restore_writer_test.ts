@@ -1,9 +1,17 @@
-/** `insertBatches` bounds what is in flight: connections, and bytes when documents are large. */
+/**
+ * `insertBatches` bounds what is in flight: connections, and bytes when documents are large;
+ * `whileDatabaseUnseen` waits out a new database that another connection does not see yet.
+ */
 import assert from "node:assert/strict";
 import type { DocumentBatch } from "../src/archive/documents.ts";
 import type { Connection } from "../src/connection/driver.ts";
 import type { Link } from "../src/connection/link.ts";
-import { insertBatches, MAX_BYTES_IN_FLIGHT, WriterPool } from "../src/restore/writer.ts";
+import {
+  insertBatches,
+  MAX_BYTES_IN_FLIGHT,
+  whileDatabaseUnseen,
+  WriterPool,
+} from "../src/restore/writer.ts";
 
 /** Links to a fake server that records the largest number of batches and bytes in flight. */
 function fakeLinks(count: number) {
@@ -78,4 +86,55 @@ Deno.test("insertBatches: large documents go one at a time, the next one read me
   assert.equal(stats.inserted, 5);
   assert.ok(stats.maxBytes <= MAX_BYTES_IN_FLIGHT, `${stats.maxBytes} bytes were in flight`);
   assert.ok(stats.maxBytes >= big, "the large documents were sent");
+});
+
+Deno.test("whileDatabaseUnseen: runs again until the new database is seen, other errors at once", async () => {
+  let calls = 0;
+  const created = await whileDatabaseUnseen("league", () => {
+    calls++;
+    if (calls < 3) return Promise.reject(new Error("Database `league` does not exist."));
+    return Promise.resolve("created");
+  });
+  assert.equal(created, "created");
+  assert.equal(calls, 3);
+
+  calls = 0;
+  await assert.rejects(
+    whileDatabaseUnseen("league", () => {
+      calls++;
+      return Promise.reject(new Error("Table `league.users` already exists."));
+    }),
+    /already exists/,
+  );
+  assert.equal(calls, 1, "an error other than the unseen database is not retried");
+
+  // Another database's absence is not this one's propagation delay.
+  calls = 0;
+  await assert.rejects(
+    whileDatabaseUnseen("league", () => {
+      calls++;
+      return Promise.reject(new Error("Database `other` does not exist."));
+    }),
+    /`other` does not exist/,
+  );
+  assert.equal(calls, 1);
+});
+
+Deno.test("whileDatabaseUnseen: gives up with the server's error after its timeout", async () => {
+  let calls = 0;
+  const started = Date.now();
+  await assert.rejects(
+    whileDatabaseUnseen(
+      "gone",
+      () => {
+        calls++;
+        return Promise.reject(new Error("Database `gone` does not exist."));
+      },
+      undefined,
+      100,
+    ),
+    /Database `gone` does not exist\./,
+  );
+  assert.ok(calls >= 2, `${calls} attempts`);
+  assert.ok(Date.now() - started < 1000);
 });

@@ -104,18 +104,53 @@ export async function prepareTable(
       if (!/already exists/.test((error as Error).message)) throw error;
     }
   }
-  try {
-    await conn.createTable(db, table, {
+  const create = () =>
+    conn.createTable(db, table, {
       primaryKey: meta.primaryKey,
       shards: options.shards,
       replicas: options.replicas,
     });
+  try {
+    await whileDatabaseUnseen(db, create, options.signal);
   } catch (error) {
     // Sent again after a lost connection, a creation that went through the first time finds
     // its own table (a table that existed before was refused by the plan).
     if (!(retried && /already exists/.test((error as Error).message))) throw error;
   }
   await conn.waitForTable(db, table);
+}
+
+/** How long a table creation waits for its new database to reach the connection's thread. */
+export const DATABASE_VISIBLE_TIMEOUT_MS = 5000;
+
+/**
+ * Runs `work` again while it fails with "Database `db` does not exist.", for at most
+ * {@link DATABASE_VISIBLE_TIMEOUT_MS}. A server's `dbCreate` returns once the database is known
+ * on the thread of the connection that sent it; another connection, served by another thread,
+ * can refuse a table in it for a few milliseconds more.
+ *
+ * @example
+ * ```ts
+ * await whileDatabaseUnseen("league", () => conn.createTable("league", "users", { primaryKey: "id" }));
+ * ```
+ */
+export async function whileDatabaseUnseen<T>(
+  db: string,
+  work: () => Promise<T>,
+  signal?: AbortSignal,
+  timeoutMs = DATABASE_VISIBLE_TIMEOUT_MS,
+): Promise<T> {
+  const unseen = `Database \`${db}\` does not exist.`;
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 10;; wait = Math.min(wait * 2, 500)) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error as Error).message?.includes(unseen) || Date.now() + wait > deadline) throw error;
+    }
+    signal?.throwIfAborted();
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
 }
 
 /**
