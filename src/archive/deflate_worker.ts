@@ -4,7 +4,8 @@
  * (byte-aligned, no final block), so that blocks and streams join into one gzip member the way
  * pigz joins its blocks. Beside compressing, it computes what the trailer and the dump's record
  * need from each stream's uncompressed bytes, in order: their length and CRC-32. (SHA-256 is
- * taken by the pool, beside this work rather than after it.)
+ * taken by the pool, beside this work rather than after it.) The thread runs at the lowest
+ * priority (see {@link import("./thread_priority.ts")}).
  *
  * Messages in: `{ id, open, level }`, `{ id, block, length }` (the block's buffer is
  * transferred), `{ id, finish }`, `{ id, close }`. Messages out: `{ id, out, block }` (the
@@ -15,6 +16,7 @@
  */
 
 import { constants, crc32, deflateRawSync } from "node:zlib";
+import { lowerThreadPriority } from "./thread_priority.ts";
 
 interface Stream {
   level: number;
@@ -25,6 +27,9 @@ interface Stream {
 }
 
 const streams = new Map<number, Stream>();
+
+// Compression is background work: it takes the CPU the server leaves idle (see the module).
+lowerThreadPriority();
 
 /** Beyond deflate's worst case for a block (5 bytes per 16 KiB stored block, plus the flush). */
 const OUTPUT_SLACK = 64 * 1024;
