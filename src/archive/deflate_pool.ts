@@ -8,8 +8,6 @@
  * @module
  */
 
-import { createHash, type Hash } from "node:crypto";
-
 /** What a finished stream's uncompressed bytes were. */
 export interface DeflatedBody {
   /** Uncompressed length in bytes. */
@@ -109,7 +107,7 @@ export class DeflatePool {
     slot.streams++;
     // A worker that failed before this stream (while starting, say) fails it at once.
     if (slot.failure) stream.fail(slot.failure);
-    slot.worker.postMessage({ id, open: true, level: this.#level });
+    slot.worker.postMessage({ id, open: true, level: this.#level, sha256: !!options.sha256 });
     return stream;
   }
 
@@ -164,8 +162,6 @@ export class DeflateStream {
   readonly worker: Worker;
   readonly #options: DeflateStreamOptions;
   readonly #release: () => void;
-  /** SHA-256 of the blocks sent so far, taken here while the worker compresses. */
-  readonly #hash: Hash | undefined;
   #block: Uint8Array | undefined;
   #filled = 0;
   readonly #spare: Uint8Array[] = [];
@@ -184,7 +180,6 @@ export class DeflateStream {
     this.worker = worker;
     this.#options = options;
     this.#release = release;
-    this.#hash = options.sha256 ? createHash("sha256") : undefined;
   }
 
   /**
@@ -247,7 +242,6 @@ export class DeflateStream {
 
   #dispatch(): void {
     const block = this.#block!;
-    this.#hash?.update(block.subarray(0, this.#filled));
     this.#blocksInFlight++;
     this.worker.postMessage({ id: this.#id, block, length: this.#filled }, [
       block.buffer as ArrayBuffer,
@@ -276,7 +270,7 @@ export class DeflateStream {
       this.#wake?.();
     } else if (reply.done) {
       this.#releaseSlot();
-      this.#done?.resolve({ ...reply.done, sha256: this.#hash?.digest("hex") });
+      this.#done?.resolve(reply.done);
     } else if (reply.error !== undefined) {
       this.fail(new Error(`compression failed: ${reply.error}`));
     }

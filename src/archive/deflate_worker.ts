@@ -3,18 +3,20 @@
  * any number of streams, each block on its own into raw deflate ended by a sync flush
  * (byte-aligned, no final block), so that blocks and streams join into one gzip member the way
  * pigz joins its blocks. Beside compressing, it computes what the trailer and the dump's record
- * need from each stream's uncompressed bytes, in order: their length and CRC-32. (SHA-256 is
- * taken by the pool, beside this work rather than after it.) The thread runs at the lowest
- * priority (see {@link import("./thread_priority.ts")}).
+ * need from each stream's uncompressed bytes, in order: their length, CRC-32 and, when asked,
+ * SHA-256. The thread runs at the lowest priority (see {@link import("./thread_priority.ts")}),
+ * so all of this is taken from CPU the server leaves idle; the thread that reads from the server
+ * only copies bytes.
  *
- * Messages in: `{ id, open, level }`, `{ id, block, length }` (the block's buffer is
+ * Messages in: `{ id, open, level, sha256 }`, `{ id, block, length }` (the block's buffer is
  * transferred), `{ id, finish }`, `{ id, close }`. Messages out: `{ id, out, block }` (the
  * compressed bytes, and the input block handed back for reuse, both transferred),
- * `{ id, done: { size, crc32 } }`, `{ id, error }`.
+ * `{ id, done: { size, crc32, sha256? } }`, `{ id, error }`.
  *
  * @module
  */
 
+import { createHash, type Hash } from "node:crypto";
 import { constants, crc32, deflateRawSync } from "node:zlib";
 import { lowerThreadPriority } from "./thread_priority.ts";
 
@@ -24,6 +26,7 @@ interface Stream {
   size: number;
   /** Compressed size of the stream's last block: the next one's is likely close. */
   lastOut: number;
+  hash?: Hash;
 }
 
 const streams = new Map<number, Stream>();
@@ -49,6 +52,7 @@ function compress(id: number, block: Uint8Array, length: number): void {
   if (!stream) return;
   const bytes = block.subarray(0, length);
   stream.crc = crc32(bytes, stream.crc);
+  stream.hash?.update(bytes);
   stream.size += length;
   // The synchronous call costs about 0.7x zlib's stream API here (measured on 44 MB of JSON:
   // 0.21 s against 0.30 s of CPU), and a block compressed on its own is under 1% larger at 1 MiB.
@@ -83,6 +87,7 @@ globalThis.addEventListener("message", (event: Event) => {
     id: number;
     open?: true;
     level?: number;
+    sha256?: boolean;
     block?: Uint8Array;
     length?: number;
     finish?: true;
@@ -91,14 +96,25 @@ globalThis.addEventListener("message", (event: Event) => {
   const { id } = message;
   try {
     if (message.open) {
-      streams.set(id, { level: message.level!, crc: 0, size: 0, lastOut: 0 });
+      streams.set(id, {
+        level: message.level!,
+        crc: 0,
+        size: 0,
+        lastOut: 0,
+        hash: message.sha256 ? createHash("sha256") : undefined,
+      });
     } else if (message.block) {
       compress(id, message.block, message.length!);
     } else if (message.finish) {
       const stream = streams.get(id);
       streams.delete(id);
       if (stream) {
-        post({ id, done: { size: stream.size, crc32: stream.crc >>> 0 } });
+        const done: { size: number; crc32: number; sha256?: string } = {
+          size: stream.size,
+          crc32: stream.crc >>> 0,
+        };
+        if (stream.hash) done.sha256 = stream.hash.digest("hex");
+        post({ id, done });
       }
     } else if (message.close) {
       streams.delete(id);
