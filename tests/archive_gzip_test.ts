@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { ArchiveWriter } from "../src/archive/tar_writer.ts";
 import { DeflatePool } from "../src/archive/deflate_pool.ts";
-import { crc32 } from "../src/archive/crc32.ts";
+import { crc32 as zlibCrc32 } from "node:zlib";
 import { createHash } from "node:crypto";
 import { inflateRawSync } from "node:zlib";
 import { Buffer } from "node:buffer";
@@ -124,7 +124,7 @@ Deno.test("compression workers: size, CRC-32 and SHA-256 of what was written", a
     await stream.write(data.subarray(1000));
     const body = await stream.finish();
     assert.equal(body.size, data.length);
-    assert.equal(body.crc32, crc32(data));
+    assert.equal(body.crc32, zlibCrc32(data) >>> 0);
     assert.equal(body.sha256, createHash("sha256").update(data).digest("hex"));
     // A sync-flushed raw deflate stream: it inflates back, and ends byte-aligned.
     const joined = new Uint8Array(Buffer.concat(parts));
@@ -133,6 +133,33 @@ Deno.test("compression workers: size, CRC-32 and SHA-256 of what was written", a
   } finally {
     pool.close();
   }
+});
+
+Deno.test("compression workers: pieces compressed on their own join a stream, the last ends it", async () => {
+  const pool = new DeflatePool({ level: 6 });
+  try {
+    const encoder = new TextEncoder();
+    const header = encoder.encode("header ".repeat(100));
+    const trailer = encoder.encode("end");
+    const first = await pool.deflatePiece(header);
+    const last = await pool.deflatePiece(trailer, true);
+    assert.equal(first.crc32, zlibCrc32(header) >>> 0);
+    assert.equal(last.crc32, zlibCrc32(trailer) >>> 0);
+    // A sync flush ends the first piece byte-aligned, so the two make one deflate stream, which
+    // the final block ends: it inflates without a flush mode that tolerates a missing end.
+    assert.deepEqual([...first.deflated.subarray(-4)], [0, 0, 0xff, 0xff]);
+    const joined = new Uint8Array(Buffer.concat([first.deflated, last.deflated]));
+    assert.equal(
+      new TextDecoder().decode(inflateRawSync(joined)),
+      "header ".repeat(100) + "end",
+    );
+    // Each piece owns its bytes (none is a view of a buffer shared with others).
+    assert.equal(first.deflated.byteOffset, 0);
+    assert.equal(first.deflated.buffer.byteLength, first.deflated.byteLength);
+  } finally {
+    pool.close();
+  }
+  await assert.rejects(pool.deflatePiece(new Uint8Array(1)), /compression workers were stopped/);
 });
 
 Deno.test("compression workers: a failing output fails the stream with its own error", async () => {

@@ -1,26 +1,11 @@
 /**
- * CRC-32 (the gzip trailer's checksum) and the combination of two CRCs: the archive is one gzip
- * member assembled from pieces compressed apart (see {@link import("./gzip_member.ts")}), so the
- * member's CRC is combined from the pieces' CRCs instead of hashing the whole tar again.
+ * The combination of two CRC-32s (the gzip trailer's checksum): the archive is one gzip member
+ * assembled from pieces compressed apart (see {@link import("./gzip_member.ts")}), so the
+ * member's CRC is combined from the pieces' CRCs, which the compression workers compute, instead
+ * of hashing the whole tar again. Pure arithmetic: the main thread needs no zlib for it.
  *
  * @module
  */
-
-import { crc32 as zlibCrc32 } from "node:zlib";
-
-/**
- * The CRC-32 of `bytes`, continuing from `previous` (the CRC of the bytes before them).
- *
- * @example
- * ```ts
- * import { crc32 } from "./crc32.ts";
- *
- * crc32(new TextEncoder().encode("123456789")); // 0xcbf43926
- * ```
- */
-export function crc32(bytes: Uint8Array, previous = 0): number {
-  return zlibCrc32(bytes, previous) >>> 0;
-}
 
 /** The reflected CRC-32 polynomial. */
 const POLYNOMIAL = 0xedb88320;
@@ -62,7 +47,8 @@ function shiftForBytes(bytes: number): number {
  *
  * @example
  * ```ts
- * import { crc32, crc32Combine } from "./crc32.ts";
+ * import { crc32 } from "node:zlib";
+ * import { crc32Combine } from "./crc32.ts";
  *
  * const a = new TextEncoder().encode("12345");
  * const b = new TextEncoder().encode("6789");

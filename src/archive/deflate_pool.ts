@@ -18,6 +18,14 @@ export interface DeflatedBody {
   readonly sha256?: string;
 }
 
+/** A piece compressed on its own by {@link DeflatePool.deflatePiece}. */
+export interface DeflatedPiece {
+  /** Raw deflate, ended by a sync flush or, for a final piece, by the final block. */
+  readonly deflated: Uint8Array;
+  /** CRC-32 of the uncompressed bytes. */
+  readonly crc32: number;
+}
+
 /** Options of {@link DeflatePool.open}. */
 export interface DeflateStreamOptions {
   /**
@@ -35,6 +43,13 @@ const BLOCK_SIZE = 1024 * 1024;
 /** Blocks of a stream in a worker at once, at most; also bounds compressed output not yet taken. */
 const MAX_BLOCKS_IN_FLIGHT = 4;
 
+/** A piece waiting for its worker. */
+interface PendingPiece {
+  worker: Worker;
+  resolve: (piece: DeflatedPiece) => void;
+  reject: (error: Error) => void;
+}
+
 /** A worker, how many streams it has, and why it failed, once it has. */
 interface Slot {
   worker: Worker;
@@ -44,6 +59,8 @@ interface Slot {
 
 interface Reply {
   id: number;
+  piece?: true;
+  crc?: number;
   out?: Uint8Array;
   block?: Uint8Array;
   done?: DeflatedBody;
@@ -71,6 +88,7 @@ export class DeflatePool {
   readonly #size: number;
   readonly #workers: Slot[] = [];
   readonly #streams = new Map<number, DeflateStream>();
+  readonly #pieces = new Map<number, PendingPiece>();
   #nextId = 1;
   #closed = false;
 
@@ -111,13 +129,31 @@ export class DeflatePool {
     return stream;
   }
 
+  /**
+   * Compresses `bytes` on its own in a worker: ended by a sync flush, so that it joins the
+   * pieces and streams around it, or when `final` by deflate's final block. For small pieces
+   * (tar headers, `.info` bodies), which the worker compresses between the blocks of its
+   * streams; the main thread then never loads zlib.
+   */
+  deflatePiece(bytes: Uint8Array, final = false): Promise<DeflatedPiece> {
+    if (this.#closed) return Promise.reject(new Error("the compression workers were stopped"));
+    const slot = this.#slot();
+    if (slot.failure) return Promise.reject(slot.failure);
+    const id = this.#nextId++;
+    return new Promise<DeflatedPiece>((resolve, reject) => {
+      this.#pieces.set(id, { worker: slot.worker, resolve, reject });
+      slot.worker.postMessage({ id, piece: bytes, level: this.#level, final });
+    });
+  }
+
   /** Stops every worker; streams still open fail. Safe to call twice. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const stream of this.#streams.values()) {
-      stream.fail(new Error("the compression workers were stopped"));
-    }
+    const stopped = new Error("the compression workers were stopped");
+    for (const stream of this.#streams.values()) stream.fail(stopped);
+    for (const piece of this.#pieces.values()) piece.reject(stopped);
+    this.#pieces.clear();
     for (const { worker } of this.#workers) worker.terminate();
   }
 
@@ -134,7 +170,11 @@ export class DeflatePool {
     });
     worker.onmessage = (event: MessageEvent) => {
       const reply = event.data as Reply;
-      this.#streams.get(reply.id)?.receive(reply);
+      if (reply.piece || (reply.error !== undefined && this.#pieces.has(reply.id))) {
+        this.#settlePiece(reply);
+      } else {
+        this.#streams.get(reply.id)?.receive(reply);
+      }
     };
     const slot: Slot = { worker, streams: 0 };
     worker.onerror = (event: ErrorEvent) => {
@@ -144,9 +184,22 @@ export class DeflatePool {
       for (const stream of this.#streams.values()) {
         if (stream.worker === worker) stream.fail(error);
       }
+      for (const [id, piece] of this.#pieces) {
+        if (piece.worker !== worker) continue;
+        this.#pieces.delete(id);
+        piece.reject(error);
+      }
     };
     this.#workers.push(slot);
     return slot;
+  }
+
+  #settlePiece(reply: Reply): void {
+    const piece = this.#pieces.get(reply.id);
+    if (!piece) return;
+    this.#pieces.delete(reply.id);
+    if (reply.error !== undefined) piece.reject(new Error(`compression failed: ${reply.error}`));
+    else piece.resolve({ deflated: reply.out!, crc32: reply.crc! });
   }
 }
 

@@ -9,9 +9,10 @@
  * only copies bytes.
  *
  * Messages in: `{ id, open, level, sha256 }`, `{ id, block, length }` (the block's buffer is
- * transferred), `{ id, finish }`, `{ id, close }`. Messages out: `{ id, out, block }` (the
- * compressed bytes, and the input block handed back for reuse, both transferred),
- * `{ id, done: { size, crc32, sha256? } }`, `{ id, error }`.
+ * transferred), `{ id, finish }`, `{ id, close }`, and `{ id, piece, level, final }` for one
+ * small piece compressed on its own. Messages out: `{ id, out, block }` (the compressed bytes,
+ * and the input block handed back for reuse, both transferred),
+ * `{ id, done: { size, crc32, sha256? } }`, `{ id, piece: true, out, crc }`, `{ id, error }`.
  *
  * @module
  */
@@ -74,12 +75,22 @@ function compress(id: number, block: Uint8Array, length: number): void {
     (deflated.buffer.byteLength === chunkSize ||
       (deflated.buffer.byteLength === deflated.byteLength &&
         deflated.byteLength > BUFFER_POOL_SIZE));
-  const out = new Uint8Array(
-    owned
-      ? (deflated.buffer as ArrayBuffer).transfer(deflated.byteLength)
-      : deflated.slice().buffer,
-  );
+  // (`Buffer#slice` is a view: `new Uint8Array` is what copies.)
+  const out = owned
+    ? new Uint8Array((deflated.buffer as ArrayBuffer).transfer(deflated.byteLength))
+    : new Uint8Array(deflated);
   post({ id, out, block }, [out.buffer as ArrayBuffer, block.buffer as ArrayBuffer]);
+}
+
+/** Compresses a small piece on its own: ended by a sync flush, or by the final block. */
+function compressPiece(id: number, bytes: Uint8Array, level: number, final: boolean): void {
+  const deflated = deflateRawSync(bytes, {
+    level,
+    finishFlush: final ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
+  });
+  // Copied: a small output may lie in Buffer's shared pool.
+  const out = new Uint8Array(deflated);
+  post({ id, piece: true, out, crc: crc32(bytes) >>> 0 }, [out.buffer as ArrayBuffer]);
 }
 
 globalThis.addEventListener("message", (event: Event) => {
@@ -92,10 +103,14 @@ globalThis.addEventListener("message", (event: Event) => {
     length?: number;
     finish?: true;
     close?: true;
+    piece?: Uint8Array;
+    final?: boolean;
   };
   const { id } = message;
   try {
-    if (message.open) {
+    if (message.piece) {
+      compressPiece(id, message.piece, message.level!, !!message.final);
+    } else if (message.open) {
       streams.set(id, {
         level: message.level!,
         crc: 0,

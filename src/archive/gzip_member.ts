@@ -9,11 +9,20 @@
  * @module
  */
 
-import { constants, deflateRawSync } from "node:zlib";
-import { crc32, crc32Combine } from "./crc32.ts";
+import { crc32Combine } from "./crc32.ts";
 
 /** Default gzip level, zlib's. */
 export const DEFAULT_COMPRESSION_LEVEL = 6;
+
+/**
+ * Compresses one piece on its own into raw deflate ended by a sync flush or, when `final`, by
+ * the final block; gives the compressed bytes and the CRC-32 of `bytes`.
+ * {@link import("./deflate_pool.ts").DeflatePool.deflatePiece} is one.
+ */
+export type PieceDeflater = (
+  bytes: Uint8Array,
+  final: boolean,
+) => Promise<{ deflated: Uint8Array; crc32: number }>;
 
 /**
  * Writes one gzip member through `write`, piece by piece.
@@ -22,37 +31,44 @@ export const DEFAULT_COMPRESSION_LEVEL = 6;
  * ```ts
  * import { GzipMember } from "./gzip_member.ts";
  *
+ * import { DeflatePool } from "./deflate_pool.ts";
+ *
+ * const pool = new DeflatePool({ level: 6 });
  * const parts: Uint8Array[] = [];
- * const member = new GzipMember((bytes) => void parts.push(bytes), 6);
+ * const member = new GzipMember((bytes) => void parts.push(bytes), 6, (b, f) => pool.deflatePiece(b, f));
  * await member.addPlain(new TextEncoder().encode("hello "));
  * await member.end(new TextEncoder().encode("world"));
+ * pool.close();
  * // parts joined are a .gz file of "hello world"
  * ```
  */
 export class GzipMember {
   readonly #write: (bytes: Uint8Array) => void | Promise<void>;
   readonly #level: number;
+  readonly #deflate: PieceDeflater;
   #crc = 0;
   #size = 0;
   #started = false;
 
-  /** `write` receives the member's bytes in order; `level` is zlib's 1–9. */
-  constructor(write: (bytes: Uint8Array) => void | Promise<void>, level: number) {
+  /**
+   * `write` receives the member's bytes in order; `level` is zlib's 1–9 (for the header's XFL
+   * byte), and `deflate` compresses the pieces given as plain bytes, at that level.
+   */
+  constructor(
+    write: (bytes: Uint8Array) => void | Promise<void>,
+    level: number,
+    deflate: PieceDeflater,
+  ) {
     this.#write = write;
     this.#level = level;
+    this.#deflate = deflate;
   }
 
-  /** Compresses `bytes` here (for small pieces: headers, padding, `.info`) and appends them. */
+  /** Compresses small `bytes` (headers, padding, `.info`) with `deflate`, and appends them. */
   async addPlain(bytes: Uint8Array): Promise<void> {
     if (bytes.byteLength === 0) return;
     await this.#start();
-    const piece = deflateRawSync(bytes, {
-      level: this.#level,
-      finishFlush: constants.Z_SYNC_FLUSH,
-    });
-    await this.#write(new Uint8Array(piece.buffer, piece.byteOffset, piece.byteLength));
-    this.#crc = crc32(bytes, this.#crc);
-    this.#size += bytes.byteLength;
+    await this.#addPiece(bytes, false);
   }
 
   /**
@@ -73,15 +89,19 @@ export class GzipMember {
   /** Compresses the last bytes with the final block, then writes the trailer. */
   async end(last: Uint8Array): Promise<void> {
     await this.#start();
-    const piece = deflateRawSync(last, { level: this.#level });
-    await this.#write(new Uint8Array(piece.buffer, piece.byteOffset, piece.byteLength));
-    this.#crc = crc32(last, this.#crc);
-    this.#size += last.byteLength;
+    await this.#addPiece(last, true);
     const trailer = new Uint8Array(8);
     const view = new DataView(trailer.buffer);
     view.setUint32(0, this.#crc, true);
     view.setUint32(4, this.#size % 2 ** 32, true);
     await this.#write(trailer);
+  }
+
+  async #addPiece(bytes: Uint8Array, final: boolean): Promise<void> {
+    const piece = await this.#deflate(bytes, final);
+    await this.#write(piece.deflated);
+    this.#crc = crc32Combine(this.#crc, piece.crc32, bytes.byteLength);
+    this.#size += bytes.byteLength;
   }
 
   async #start(): Promise<void> {

@@ -101,8 +101,12 @@ export class ArchiveWriter {
     this.#sink = sink.getWriter();
     this.#sink.closed.catch(() => {});
     const level = options.pool?.level ?? options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL;
-    this.#member = new GzipMember((bytes) => this.#emit(bytes), level);
     this.#pool = options.pool ?? new DeflatePool({ level, workers: options.workers });
+    this.#member = new GzipMember(
+      (bytes) => this.#emit(bytes),
+      level,
+      (bytes, final) => this.#pool.deflatePiece(bytes, final),
+    );
     this.#mtime = options.mtime;
   }
 
@@ -254,6 +258,9 @@ export class ArchiveWriter {
           ? error.cause
           : this.#writeError(path, error);
         this.#fail(reported);
+        // A body whose reading had not begun (the archive failed while its header was being
+        // compressed) is cancelled here; one being read was cancelled by its reader.
+        if (body && !body.locked) await body.cancel(reported).catch(() => {});
         throw reported;
       }
     });
@@ -358,10 +365,10 @@ export class ArchiveWriter {
     this.#finishing = true;
     await this.#tail;
     if (this.#failure) throw this.#failure.error;
-    this.#pool.close();
     try {
       const end = new Uint8Array(this.#padding + TAR_END.length);
       await this.#member.end(end);
+      this.#pool.close();
       await this.#sink.close();
     } catch (error) {
       const reported = this.#sinkError?.error ?? error;
