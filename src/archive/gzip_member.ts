@@ -29,9 +29,8 @@ export type PieceDeflater = (
  *
  * @example
  * ```ts
- * import { GzipMember } from "./gzip_member.ts";
- *
  * import { DeflatePool } from "./deflate_pool.ts";
+ * import { GzipMember } from "./gzip_member.ts";
  *
  * const pool = new DeflatePool({ level: 6 });
  * const parts: Uint8Array[] = [];
