@@ -25,6 +25,7 @@ import { parseArgs } from "node:util";
 import { connect } from "../src/connection/driver.ts";
 import { r } from "npm:rethinkdb-ts@3.0.0";
 import { PERMISSION_FLAGS } from "../src/cli/permissions.ts";
+import { whileDatabaseUnseen } from "../src/restore/writer.ts";
 
 const root = new URL("../", import.meta.url);
 const decoder = new TextDecoder();
@@ -272,7 +273,8 @@ async function bareMany(address: string, db: string): Promise<void> {
     const conn = conns[worker % conns.length];
     while (next < 100) {
       const t = next++;
-      await createTableOnceVisible(conn, db, `t${t}`);
+      // A database just recreated under the same name may not be seen yet on this connection.
+      await whileDatabaseUnseen(db, () => conn.createTable(db, `t${t}`, { primaryKey: "id" }));
       await conn.waitForTable(db, `t${t}`);
       const part = Array.from({ length: 50 }, (_, k) => makeDoc(k));
       await conn.insertJson(db, `t${t}`, JSON.stringify(part));
@@ -284,26 +286,6 @@ async function bareMany(address: string, db: string): Promise<void> {
   }));
   await client.close();
   await Promise.all(conns.map((conn) => conn.close()));
-}
-
-/**
- * Creates a table, retrying while the server does not see its database yet: a real server
- * recreating a database just dropped under the same name answers "Database `…` does not exist"
- * on other connections for a moment.
- */
-async function createTableOnceVisible(
-  conn: Awaited<ReturnType<typeof open>>,
-  db: string,
-  table: string,
-): Promise<void> {
-  for (let attempt = 1;; attempt++) {
-    try {
-      return await conn.createTable(db, table, { primaryKey: "id" });
-    } catch (error) {
-      if (attempt === 50 || !/Database `.*` does not exist/.test(String(error))) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
 }
 
 /** 100 tables × 50 documents, a third with a secondary index: dump and restore wall time. */
