@@ -10,7 +10,8 @@
  * - `--allow-read`: archives, `--password-file`, `--tls-cert`, spool files.
  * - `--allow-write`: the archive, its temporary name, spool files in `--temp-dir`.
  * - `--allow-env`: the driver's Node compatibility layer and the temp directory (TMPDIR).
- * - `--allow-sys`: the driver's Node compatibility layer asks for the host name / OS info.
+ * - `--allow-sys`: the driver's Node compatibility layer asks for the host name / OS info, and
+ *   the compression workers lower their own priority (`setPriority`; skipped without it).
  *
  * @example
  * ```ts
