@@ -6,9 +6,8 @@
 import assert from "node:assert/strict";
 import { ArchiveWriter } from "../src/archive/tar_writer.ts";
 import { DeflatePool } from "../src/archive/deflate_pool.ts";
-import { crc32 as zlibCrc32 } from "node:zlib";
 import { createHash } from "node:crypto";
-import { inflateRawSync } from "node:zlib";
+import { crc32 as zlibCrc32, inflateRawSync } from "node:zlib";
 import { Buffer } from "node:buffer";
 
 async function archive(level: number, path: string): Promise<void> {

@@ -1,6 +1,5 @@
 /** `lowerThreadPriority` lowers the calling thread only, as the compression workers need. */
 import assert from "node:assert/strict";
-
 import { getPriority } from "node:os";
 
 /** The calling thread's nice value (on Linux, priority 0 is the calling thread's). */

@@ -43,6 +43,11 @@ const BLOCK_SIZE = 1024 * 1024;
 /** Blocks of a stream in a worker at once, at most; also bounds compressed output not yet taken. */
 const MAX_BLOCKS_IN_FLIGHT = 4;
 
+/** What streams and pieces fail with once the pool is closed. */
+function stoppedError(): Error {
+  return new Error("the compression workers were stopped");
+}
+
 /** A piece waiting for its worker. */
 interface PendingPiece {
   worker: Worker;
@@ -59,7 +64,6 @@ interface Slot {
 
 interface Reply {
   id: number;
-  piece?: true;
   crc?: number;
   out?: Uint8Array;
   block?: Uint8Array;
@@ -114,7 +118,7 @@ export class DeflatePool {
 
   /** Starts a stream on the least busy worker. */
   open(options: DeflateStreamOptions): DeflateStream {
-    if (this.#closed) throw new Error("the compression workers were stopped");
+    if (this.#closed) throw stoppedError();
     const slot = this.#slot();
     const id = this.#nextId++;
     const stream = new DeflateStream(id, slot.worker, options, () => {
@@ -136,7 +140,7 @@ export class DeflatePool {
    * streams; the main thread then never loads zlib.
    */
   deflatePiece(bytes: Uint8Array, final = false): Promise<DeflatedPiece> {
-    if (this.#closed) return Promise.reject(new Error("the compression workers were stopped"));
+    if (this.#closed) return Promise.reject(stoppedError());
     const slot = this.#slot();
     if (slot.failure) return Promise.reject(slot.failure);
     const id = this.#nextId++;
@@ -150,7 +154,7 @@ export class DeflatePool {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const stopped = new Error("the compression workers were stopped");
+    const stopped = stoppedError();
     for (const stream of this.#streams.values()) stream.fail(stopped);
     for (const piece of this.#pieces.values()) piece.reject(stopped);
     this.#pieces.clear();
@@ -170,11 +174,9 @@ export class DeflatePool {
     });
     worker.onmessage = (event: MessageEvent) => {
       const reply = event.data as Reply;
-      if (reply.piece || (reply.error !== undefined && this.#pieces.has(reply.id))) {
-        this.#settlePiece(reply);
-      } else {
-        this.#streams.get(reply.id)?.receive(reply);
-      }
+      // Pieces and streams take their ids from one counter.
+      if (this.#pieces.has(reply.id)) this.#settlePiece(reply);
+      else this.#streams.get(reply.id)?.receive(reply);
     };
     const slot: Slot = { worker, streams: 0 };
     worker.onerror = (event: ErrorEvent) => {
@@ -195,8 +197,7 @@ export class DeflatePool {
   }
 
   #settlePiece(reply: Reply): void {
-    const piece = this.#pieces.get(reply.id);
-    if (!piece) return;
+    const piece = this.#pieces.get(reply.id)!;
     this.#pieces.delete(reply.id);
     if (reply.error !== undefined) piece.reject(new Error(`compression failed: ${reply.error}`));
     else piece.resolve({ deflated: reply.out!, crc32: reply.crc! });

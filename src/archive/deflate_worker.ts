@@ -12,7 +12,7 @@
  * transferred), `{ id, finish }`, `{ id, close }`, and `{ id, piece, level, final }` for one
  * small piece compressed on its own. Messages out: `{ id, out, block }` (the compressed bytes,
  * and the input block handed back for reuse, both transferred),
- * `{ id, done: { size, crc32, sha256? } }`, `{ id, piece: true, out, crc }`, `{ id, error }`.
+ * `{ id, done: { size, crc32, sha256? } }`, `{ id, out, crc }` (a piece), `{ id, error }`.
  *
  * @module
  */
@@ -90,7 +90,7 @@ function compressPiece(id: number, bytes: Uint8Array, level: number, final: bool
   });
   // Copied: a small output may lie in Buffer's shared pool.
   const out = new Uint8Array(deflated);
-  post({ id, piece: true, out, crc: crc32(bytes) >>> 0 }, [out.buffer as ArrayBuffer]);
+  post({ id, out, crc: crc32(bytes) >>> 0 }, [out.buffer as ArrayBuffer]);
 }
 
 globalThis.addEventListener("message", (event: Event) => {
