@@ -62,7 +62,7 @@ Deno.test("a copy of mod.ts + src/ alone runs with --no-config", async () => {
     assert.equal(version.code, 0, version.stderr);
     assert.match(
       version.stdout,
-      /^rethinkdb-backup \d+\.\d+\.\d+\ndeno \d+\.\d+\.\d+.*\ndriver built-in \(wire protocol V1_0\)\n$/,
+      /^rethinkdb-backup \d+\.\d+\.\d+\nbuild source \(mod\.ts\)\ndeno \d+\.\d+\.\d+.*\ndriver built-in \(wire protocol V1_0\)\n$/,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -8,6 +8,8 @@
  * @module
  */
 
+import { deflateWorkerUrl } from "../build.ts";
+
 /** What a finished stream's uncompressed bytes were. */
 export interface DeflatedBody {
   /** Uncompressed length in bytes. */
@@ -169,9 +171,7 @@ export class DeflatePool {
   }
 
   #spawn(): Slot {
-    const worker = new Worker(new URL("./deflate_worker.ts", import.meta.url).href, {
-      type: "module",
-    });
+    const worker = new Worker(deflateWorkerUrl(), { type: "module" });
     worker.onmessage = (event: MessageEvent) => {
       const reply = event.data as Reply;
       // Pieces and streams take their ids from one counter.
