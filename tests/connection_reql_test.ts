@@ -17,6 +17,8 @@ Deno.test("every query term is the one rethinkdb-ts builds", () => {
   const cases: [string, unknown, unknown][] = [
     ["dbList", q.dbList(), r.dbList()],
     ["dbCreate", q.dbCreate("league"), r.dbCreate("league")],
+    ["dbDrop", q.dbDrop("league"), r.dbDrop("league")],
+    ["tableDrop", q.tableDrop("league", "users"), r.db("league").tableDrop("users")],
     [
       "tableCreate",
       q.tableCreate("league", "users", { primary_key: "uid", shards: 2, replicas: 1 }),

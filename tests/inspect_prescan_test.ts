@@ -19,7 +19,8 @@ Deno.test("prescanArchive: a damaged table of ours stops the restore, naming the
   const at = text.indexOf('"value 2"', text.indexOf("bad.json"));
   tar[at + 7] += 1;
   const scan = await prescanArchive(streamOf(tar));
-  assert.deepEqual(scan.damagedTables, ["db.bad"]);
+  // A .info without its .json is damage too: a dump always writes both.
+  assert.deepEqual(scan.damagedTables, ["db.bad", "db.info_only"]);
   assert.deepEqual([...scan.infos.keys()], ["db.good", "db.bad", "db.info_only"]);
   assert.deepEqual([...scan.data], ["db.good", "db.bad"]);
   const good = scan.archive.tables.get("db.good")!;
@@ -29,7 +30,7 @@ Deno.test("prescanArchive: a damaged table of ours stops the restore, naming the
   assert.ok(error instanceof ArchiveError);
   assert.match(
     error.message,
-    /^b\.tar: damaged table: db\.bad; db\.bad: .*SHA-256.*nothing was written/,
+    /^b\.tar: damaged tables: db\.bad, db\.info_only; db\.bad: .*SHA-256.* \(and 1 more\); nothing was written/,
   );
   assert.ok(!error.message.includes("\n"));
 });

@@ -1,15 +1,24 @@
 /**
- * The structure checks a reader applies to each entry of a dump archive, reported rather than
- * thrown, so that a check of the whole archive can name every problem it finds: one top
- * directory, table entries exactly `<top>/<db>/<table>.<ext>`, no table's `.json` or `.info`
- * twice, no CSV data. Anything else (directories, other files, links) is skipped, as the
- * official restore skips it.
+ * The structure checks every reader of a dump archive applies to each entry (`verify`, `list`,
+ * the pre-scan of `restore FILE` and `restore -` as the entries stream past), reported rather
+ * than thrown, so that a check of the whole archive can name every problem it finds:
+ *
+ * - regular files and directories only: a symbolic or hard link, a device or a FIFO is refused
+ *   wherever it is (a dump never writes one, and a link where a table's data belongs would
+ *   restore an empty table);
+ * - one top directory, table entries exactly `<top>/<db>/<table>.<ext>`, no absolute path and
+ *   no `..`;
+ * - database and table names the server accepts, never the system database (`./names.ts`);
+ * - no table's `.json` or `.info` twice, no CSV data.
+ *
+ * Other regular files are skipped with a warning, as the official restore skips them.
  *
  * @module
  */
 
 import { ArchiveError } from "./errors.ts";
 import { checkSingleTop, type EntryPath, parseEntryPath } from "./layout.ts";
+import { nameProblem } from "./names.ts";
 import type { ArchiveEntry } from "./tar_reader.ts";
 
 /** What {@link EntryChecker.check} makes of an entry. */
@@ -59,7 +68,12 @@ export class EntryChecker {
   check(entry: Pick<ArchiveEntry, "path" | "type">): CheckedEntry {
     if (entry.type === "directory") return { kind: "skip" };
     if (entry.type !== "file") {
-      return { kind: "skip", warning: `skipping ${entry.type} entry ${entry.path}` };
+      const what = entry.type === "other" ? "special file (device or FIFO)" : entry.type;
+      return {
+        kind: "problem",
+        problem: `${entry.path}: a ${what} entry, where a dump holds only regular files; ` +
+          `it is not a valid dump (extract it and rebuild the archive from regular files)`,
+      };
     }
     let path: EntryPath | null;
     try {
@@ -74,6 +88,15 @@ export class EntryChecker {
     } catch (error) {
       if (error instanceof ArchiveError) return { kind: "problem", problem: error.message, path };
       throw error;
+    }
+    const badName = nameProblem("database", path.db) ?? nameProblem("table", path.table);
+    if (badName !== undefined) {
+      return {
+        kind: "problem",
+        path,
+        problem: `${entry.path}: ${badName}; no RethinkDB dump holds it, so it is not a ` +
+          `valid dump`,
+      };
     }
     if (path.ext === "csv") {
       return {

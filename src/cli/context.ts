@@ -5,7 +5,7 @@
  * @module
  */
 
-/** Output and cancellation for a command. */
+/** Input, output and cancellation for a command. */
 export interface CommandContext {
   /** Prints to stdout; returns exit code 0 for convenience. */
   print(text: string): number;
@@ -15,4 +15,6 @@ export interface CommandContext {
   printVersion(): number;
   /** Aborted on SIGINT/SIGTERM. */
   signal: AbortSignal;
+  /** What an archive named `-` is read from; the process's stdin when absent. */
+  stdin?: ReadableStream<Uint8Array>;
 }

@@ -43,6 +43,9 @@ Restore options:
       --hard-durability     write with durability "hard" (default soft)
       --force               insert into existing tables, replacing documents with the
                             same primary key (without it, existing tables stop the restore)
+      --keep-partial        when the restore fails or is interrupted, keep the tables and
+                            databases it created (default: drop them, so that the same
+                            command can be run again)
       --no-secondary-indexes  do not create secondary indexes
       --shards N            shards of created tables
       --replicas N          replicas of created tables
@@ -61,6 +64,7 @@ const RESTORE_OPTIONS = {
   "temp-dir": { type: "string" },
   "hard-durability": { type: "boolean" },
   force: { type: "boolean" },
+  "keep-partial": { type: "boolean" },
   "no-secondary-indexes": { type: "boolean" },
   shards: { type: "string" },
   replicas: { type: "string" },
@@ -106,6 +110,7 @@ export async function parseRestoreArgs(
     tempDir: values["temp-dir"] === undefined ? undefined : String(values["temp-dir"]),
     hardDurability: values["hard-durability"] === true,
     force: values.force === true,
+    keepPartial: values["keep-partial"] === true,
     noSecondaryIndexes: values["no-secondary-indexes"] === true,
     shards: positiveInteger(values, "shards", undefined),
     replicas: positiveInteger(values, "replicas", undefined),
@@ -127,7 +132,7 @@ export async function runRestoreCommand(
     context.print(lines.join("\n"));
     return exitCode;
   }
-  const summary = await restore({ ...options, signal: context.signal });
+  const summary = await restore({ ...options, signal: context.signal, input: context.stdin });
   if (!options.progress?.quiet) context.printError(describeRestore(summary));
   return 0;
 }

@@ -75,7 +75,7 @@ export async function runVerifyCommand(args: string[], context: CommandContext):
         : `verify: one ARCHIVE expected, got ${positionals.length}: ${positionals.join(" ")}`,
     );
   }
-  const report = await verifyArchive(positionals[0]);
+  const report = await verifyArchive(positionals[0], context.stdin);
   for (const problem of report.problems) context.print(problem);
   context.print(report.summary);
   return report.ok ? 0 : 1;

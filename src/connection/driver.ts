@@ -449,6 +449,16 @@ export class Connection {
     await this.#run(q.dbCreate(db));
   }
 
+  /** Drops a database and every table in it. */
+  async dropDatabase(db: string): Promise<void> {
+    await this.#run(q.dbDrop(db));
+  }
+
+  /** Drops a table. */
+  async dropTable(db: string, table: string): Promise<void> {
+    await this.#run(q.tableDrop(db, table));
+  }
+
   /** Creates a table; `shards` and `replicas` are passed only when given. */
   async createTable(
     db: string,

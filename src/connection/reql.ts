@@ -28,8 +28,10 @@ const T = {
   UPDATE: 53,
   INSERT: 56,
   DB_CREATE: 57,
+  DB_DROP: 58,
   DB_LIST: 59,
   TABLE_CREATE: 60,
+  TABLE_DROP: 61,
   INDEX_CREATE: 75,
   INFO: 79,
   JSON: 98,
@@ -89,6 +91,16 @@ export function dbList(): Term {
 /** `r.dbCreate(name)`. */
 export function dbCreate(name: string): Term {
   return term(T.DB_CREATE, [name]);
+}
+
+/** `r.dbDrop(name)`. */
+export function dbDrop(name: string): Term {
+  return term(T.DB_DROP, [name]);
+}
+
+/** `r.db(database).tableDrop(name)`. */
+export function tableDrop(database: string, name: string): Term {
+  return term(T.TABLE_DROP, [db(database), name]);
 }
 
 /** `r.db(database).tableCreate(name, optargs)`; `optargs` in wire (snake_case) names. */

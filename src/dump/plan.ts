@@ -5,6 +5,7 @@
  * @module
  */
 
+import { SYSTEM_DB } from "../archive/names.ts";
 import type { TableName } from "../connection/driver.ts";
 import { BackupError, UsageError } from "../errors.ts";
 import { filterTables } from "../selection/filter.ts";
@@ -15,9 +16,6 @@ import {
   parsePattern,
   patternMatches,
 } from "../selection/pattern.ts";
-
-/** The system database; the official tool refuses to dump it, and so do we. */
-export const SYSTEM_DB = "rethinkdb";
 
 /** One `-e` value, parsed: a whole database, or one table of it; `*` and `?` are wildcards. */
 export interface Selection {

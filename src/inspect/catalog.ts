@@ -1,21 +1,30 @@
 /**
- * One streaming pass over a dump archive that checks it and catalogs its tables: gzip and tar
- * integrity, the structure a restore expects, every `.info` decoded, every `.json` scanned
- * (documents counted, each checked for the primary key, SHA-256) and compared with what the
- * `.info` recorded. Memory stays bounded: only small per-table results are kept.
+ * The one definition of a valid dump archive, applied entry by entry: gzip and tar integrity,
+ * the layout and names (`../archive/entry_check.ts`), every `.info` decoded
+ * (`../archive/table_info.ts`), every `.json` scanned as an array of objects in valid UTF-8 JSON,
+ * each holding the primary key, and hashed (`./json_check.ts`), each table's `.info` paired with
+ * its `.json`, and the counts, sizes and SHA-256 the `.info` recorded compared with what was read.
+ * Memory stays bounded: only small per-table results are kept.
  *
- * It is what `list` and `verify` run, and what a restore can run over a file before writing.
+ * `list` and `verify` run {@link inspectArchive}; the pre-scan of `restore FILE` runs it before
+ * writing; `restore -` drives an {@link ArchiveCatalog} itself as the entries stream past and
+ * stops at the first problem. So the three refuse the same archives.
  *
  * @module
  */
 
-import { archiveDate, EntryChecker } from "../archive/entry_check.ts";
+import { archiveDate, type CheckedEntry, EntryChecker } from "../archive/entry_check.ts";
 import { ArchiveError } from "../archive/errors.ts";
 import type { EntryPath } from "../archive/layout.ts";
 import { decodeInfo, type TableMetadata } from "../archive/table_info.ts";
 import { type ArchiveEntry, readArchive } from "../archive/tar_reader.ts";
 import { BackupError } from "../errors.ts";
-import { JsonEntryCheck, type ObservedData } from "./json_check.ts";
+import {
+  JsonEntryCheck,
+  type JsonEntryCheckOptions,
+  missingKeyProblem,
+  type ObservedData,
+} from "./json_check.ts";
 
 /** Largest `.info` entry read (a real one is a few kilobytes). */
 export const MAX_INFO_BYTES = 16 * 1024 * 1024;
@@ -40,8 +49,7 @@ export interface InspectedTable {
   problems: string[];
   /**
    * Set when the table has only one of its two entries: one line saying which is missing. A
-   * dump always writes both; a restore can still proceed (it skips a table without `.info` and
-   * creates an empty one for a `.info` without `.json`).
+   * dump always writes both, so either is a problem like any other.
    */
   missingEntry?: string;
 }
@@ -72,7 +80,8 @@ export interface InspectOptions {
 }
 
 /**
- * Every problem of a catalog, one line each: archive-level ones first, then per table.
+ * Every problem of a catalog, one line each: archive-level ones first, then per table, then the
+ * tables missing one of their entries.
  *
  * @example
  * ```ts
@@ -85,11 +94,212 @@ export interface InspectOptions {
 export function allProblems(catalog: InspectedArchive): string[] {
   const lines = [...catalog.problems];
   if (catalog.fatal !== undefined) lines.push(catalog.fatal);
-  for (const table of catalog.tables.values()) {
-    lines.push(...table.problems);
-    if (table.missingEntry !== undefined) lines.push(table.missingEntry);
-  }
+  const tables = [...catalog.tables.values()];
+  for (const table of tables) lines.push(...table.problems);
+  // A missing entry is often the consequence of a problem above (a bad path, a second top).
+  for (const table of tables) if (table.missingEntry !== undefined) lines.push(table.missingEntry);
   return lines;
+}
+
+/**
+ * The state of one pass over an archive: each entry is handed to it in archive order, and it
+ * records what it finds. {@link inspectArchive} collects every problem; a restore from stdin
+ * asks after each step whether a problem was found and stops there.
+ *
+ * @example
+ * ```ts
+ * import { ArchiveCatalog } from "./catalog.ts";
+ * import { readArchive } from "../archive/tar_reader.ts";
+ *
+ * const catalog = new ArchiveCatalog();
+ * const file = await Deno.open("backup.tar.gz");
+ * for await (const entry of readArchive(file.readable)) {
+ *   const checked = catalog.classify(entry);
+ *   if (checked.kind === "info") await catalog.readInfo(entry, catalog.table(checked.path));
+ *   else if (checked.kind === "json") {
+ *     const table = catalog.table(checked.path);
+ *     const check = catalog.jsonCheck(entry, table);
+ *     for await (const chunk of entry.body) check.feed(chunk);
+ *     catalog.endJson(table, check);
+ *   } else await entry.body.cancel();
+ * }
+ * const result = catalog.finish();
+ * ```
+ */
+export class ArchiveCatalog {
+  readonly #result: InspectedArchive = { tables: new Map(), problems: [], warnings: [] };
+  readonly #checker = new EntryChecker();
+  // Per table, only the small primary-key check function is kept, never the scanner.
+  readonly #keyChecks = new Map<InspectedTable, (key: string) => number>();
+  // Tables whose data has been compared with their .info already.
+  readonly #compared = new Set<InspectedTable>();
+
+  /**
+   * Checks an entry's path and type, recording a problem or a skip warning.
+   *
+   * @example
+   * ```ts
+   * import { ArchiveCatalog } from "./catalog.ts";
+   *
+   * new ArchiveCatalog().classify({ path: "top/db/t x.info", type: "file" }).kind; // "problem"
+   * ```
+   */
+  classify(entry: Pick<ArchiveEntry, "path" | "type">): CheckedEntry {
+    const checked = this.#checker.check(entry);
+    if (checked.kind === "skip" && checked.warning) this.#result.warnings.push(checked.warning);
+    if (checked.kind === "problem") {
+      if (checked.path) this.table(checked.path).problems.push(checked.problem);
+      else this.#result.problems.push(checked.problem);
+    }
+    return checked;
+  }
+
+  /**
+   * The record of the table an entry belongs to, made on first use.
+   *
+   * @example
+   * ```ts
+   * import { ArchiveCatalog } from "./catalog.ts";
+   *
+   * new ArchiveCatalog().table({ db: "league", table: "users" }).problems; // []
+   * ```
+   */
+  table(path: Pick<EntryPath, "db" | "table">): InspectedTable {
+    const key = `${path.db}.${path.table}`;
+    let table = this.#result.tables.get(key);
+    if (!table) {
+      table = { db: path.db, table: path.table, problems: [] };
+      this.#result.tables.set(key, table);
+    }
+    return table;
+  }
+
+  /**
+   * Reads and decodes a `.info` entry into `table.metadata`; a problem is recorded on the table.
+   *
+   * @example
+   * ```ts
+   * import { ArchiveCatalog } from "./catalog.ts";
+   *
+   * const catalog = new ArchiveCatalog();
+   * const body = new Blob(['{"primary_key":"id","indexes":[]}']).stream();
+   * const entry = { path: "top/db/t.info", type: "file" as const, size: 33, body };
+   * await catalog.readInfo(entry, catalog.table({ db: "db", table: "t" }));
+   * ```
+   */
+  async readInfo(entry: ArchiveEntry, table: InspectedTable): Promise<void> {
+    table.infoPath = entry.path;
+    if (entry.size > MAX_INFO_BYTES) {
+      table.problems.push(`${entry.path}: ${entry.size} bytes, too large for a .info entry`);
+      await entry.body.cancel();
+      return;
+    }
+    const bytes = new Uint8Array(await new Response(entry.body).arrayBuffer());
+    try {
+      table.metadata = decodeInfo(bytes, entry.path);
+    } catch (error) {
+      if (!(error instanceof BackupError)) throw error;
+      table.problems.push(error.message);
+    }
+  }
+
+  /**
+   * Starts the check of a table's `.json` entry: feed it the entry's bytes, then call
+   * {@link endJson}. `options` add to what the table's `.info`, if read, tells.
+   *
+   * @example
+   * ```ts
+   * import { ArchiveCatalog } from "./catalog.ts";
+   *
+   * const catalog = new ArchiveCatalog();
+   * const table = catalog.table({ db: "db", table: "t" });
+   * const check = catalog.jsonCheck({ path: "top/db/t.json", size: 4 }, table);
+   * check.feed(new TextEncoder().encode("[\n]\n"));
+   * catalog.endJson(table, check);
+   * ```
+   */
+  jsonCheck(
+    entry: Pick<ArchiveEntry, "path" | "size">,
+    table: InspectedTable,
+    options: JsonEntryCheckOptions = {},
+  ): JsonEntryCheck {
+    table.jsonPath = entry.path;
+    table.jsonBytes = entry.size;
+    return new JsonEntryCheck(entry.path, {
+      knownPrimaryKey: table.metadata?.primaryKey,
+      ...options,
+    });
+  }
+
+  /**
+   * Ends a table's `.json` check, recording what was observed. When the table's `.info` came
+   * first, the data is compared with it now (documents, primary keys, size, SHA-256); otherwise
+   * at {@link finish}.
+   *
+   * @example
+   * ```ts
+   * import { ArchiveCatalog } from "./catalog.ts";
+   *
+   * const catalog = new ArchiveCatalog();
+   * const table = catalog.table({ db: "db", table: "t" });
+   * const check = catalog.jsonCheck({ path: "top/db/t.json", size: 2 }, table);
+   * check.feed(new TextEncoder().encode("{}"));
+   * catalog.endJson(table, check);
+   * table.problems; // ["top/db/t.json: not a JSON array (byte 0 is not '[')"]
+   * ```
+   */
+  endJson(table: InspectedTable, check: JsonEntryCheck): void {
+    table.observed = check.end();
+    this.#keyChecks.set(table, check.keyCheck());
+    if (table.metadata !== undefined || table.observed.invalid !== undefined) this.#compare(table);
+  }
+
+  /**
+   * Records that the archive could not be read past `error` (gzip or tar damage, truncation),
+   * naming the table being read then, if any.
+   *
+   * @example
+   * ```ts
+   * import { ArchiveCatalog } from "./catalog.ts";
+   *
+   * new ArchiveCatalog().damaged("backup.tar.gz: the archive is truncated");
+   * ```
+   */
+  damaged(error: string, current?: InspectedTable): void {
+    this.#result.fatal = error;
+    if (current) {
+      current.problems.push(
+        `${current.db}.${current.table}: not read to its end; the archive is damaged there`,
+      );
+    }
+  }
+
+  /**
+   * Ends the pass: every table's data compared with its `.info`, and each `.info` paired with
+   * its `.json` (when the archive was read to its end). Returns the whole result.
+   *
+   * @example
+   * ```ts
+   * import { allProblems, ArchiveCatalog } from "./catalog.ts";
+   *
+   * allProblems(new ArchiveCatalog().finish()); // []
+   * ```
+   */
+  finish(): InspectedArchive {
+    const result = this.#result;
+    result.top = this.#checker.top;
+    if (result.top !== undefined) result.date = archiveDate(result.top);
+    for (const table of result.tables.values()) {
+      if (!this.#compared.has(table)) this.#compare(table);
+      pairEntries(table, result.fatal === undefined);
+    }
+    return result;
+  }
+
+  #compare(table: InspectedTable): void {
+    this.#compared.add(table);
+    compareData(table, this.#keyChecks.get(table));
+  }
 }
 
 /**
@@ -113,71 +323,54 @@ export async function inspectArchive(
   options: InspectOptions = {},
 ): Promise<InspectedArchive> {
   const mode = options.mode ?? "verify";
-  const catalog: InspectedArchive = { tables: new Map(), problems: [], warnings: [] };
-  const checker = new EntryChecker();
-  const tableOf = (path: EntryPath): InspectedTable => {
-    const key = `${path.db}.${path.table}`;
-    let table = catalog.tables.get(key);
-    if (!table) {
-      table = { db: path.db, table: path.table, problems: [] };
-      catalog.tables.set(key, table);
-    }
-    return table;
-  };
-  // Per table, only the small primary-key check function is kept, never the scanner.
-  const keyChecks = new Map<InspectedTable, (key: string) => number>();
+  const catalog = new ArchiveCatalog();
   let current: InspectedTable | undefined;
   try {
     for await (const entry of readArchive(source)) {
-      const checked = checker.check(entry);
+      const checked = catalog.classify(entry);
       if (checked.kind === "skip" || checked.kind === "problem") {
-        if (checked.kind === "skip" && checked.warning) catalog.warnings.push(checked.warning);
-        if (checked.kind === "problem") {
-          if (checked.path) tableOf(checked.path).problems.push(checked.problem);
-          else catalog.problems.push(checked.problem);
-        }
         await entry.body.cancel();
         continue;
       }
-      const table = tableOf(checked.path);
+      const table = catalog.table(checked.path);
       current = table;
       if (checked.kind === "info") {
-        table.infoPath = entry.path;
-        await readInfo(entry, table);
-      } else {
+        await catalog.readInfo(entry, table);
+      } else if (mode === "list" && table.metadata?.backup !== undefined) {
         table.jsonPath = entry.path;
         table.jsonBytes = entry.size;
-        const counted = table.metadata?.backup !== undefined;
-        if (mode === "list" && counted) {
-          await entry.body.cancel();
-        } else {
-          const check = new JsonEntryCheck(entry.path, {
-            hash: mode === "verify",
-            primaryKey: mode === "verify",
-            knownPrimaryKey: table.metadata?.primaryKey,
-          });
-          await readBody(entry, (chunk) => check.feed(chunk));
-          table.observed = check.end();
-          keyChecks.set(table, check.keyCheck());
-        }
+        await entry.body.cancel();
+      } else {
+        const check = catalog.jsonCheck(entry, table, {
+          hash: mode === "verify",
+          primaryKey: mode === "verify",
+        });
+        await readBody(entry, (chunk) => check.feed(chunk));
+        catalog.endJson(table, check);
       }
       current = undefined;
     }
   } catch (error) {
-    if (!(error instanceof ArchiveError) || /^cannot read the archive/.test(error.message)) {
-      throw error;
-    }
-    catalog.fatal = error.message;
-    if (current) {
-      current.problems.push(
-        `${current.db}.${current.table}: not read to its end; the archive is damaged there`,
-      );
-    }
+    if (!isArchiveDamage(error)) throw error;
+    catalog.damaged((error as Error).message, current);
   }
-  catalog.top = checker.top;
-  if (catalog.top !== undefined) catalog.date = archiveDate(catalog.top);
-  for (const table of catalog.tables.values()) compare(table, keyChecks.get(table), catalog);
-  return catalog;
+  return catalog.finish();
+}
+
+/**
+ * True for an error that means the archive's bytes are damaged (gzip, tar, truncation), as
+ * opposed to the source failing (`cannot read the archive: …`) or a bug.
+ *
+ * @example
+ * ```ts
+ * import { isArchiveDamage } from "./catalog.ts";
+ * import { ArchiveError } from "../archive/errors.ts";
+ *
+ * isArchiveDamage(new ArchiveError("backup.tar.gz: the archive is truncated")); // true
+ * ```
+ */
+export function isArchiveDamage(error: unknown): boolean {
+  return error instanceof ArchiveError && !/^cannot read the archive/.test(error.message);
 }
 
 async function readBody(entry: ArchiveEntry, onChunk: (chunk: Uint8Array) => void) {
@@ -193,35 +386,25 @@ async function readBody(entry: ArchiveEntry, onChunk: (chunk: Uint8Array) => voi
   }
 }
 
-async function readInfo(entry: ArchiveEntry, table: InspectedTable): Promise<void> {
-  if (entry.size > MAX_INFO_BYTES) {
-    table.problems.push(`${entry.path}: ${entry.size} bytes, too large for a .info entry`);
-    await entry.body.cancel();
-    return;
+/** Each table has both its entries (only checked when the archive was read to its end). */
+function pairEntries(table: InspectedTable, ended: boolean): void {
+  const name = `${table.db}.${table.table}`;
+  if (table.infoPath === undefined && table.jsonPath !== undefined) {
+    table.missingEntry = `${name}: ${table.jsonPath} has no .info entry (its primary key and ` +
+      `indexes are unknown); the archive is incomplete`;
   }
-  const bytes = new Uint8Array(await new Response(entry.body).arrayBuffer());
-  try {
-    table.metadata = decodeInfo(bytes, entry.path);
-  } catch (error) {
-    if (!(error instanceof BackupError)) throw error;
-    table.problems.push(error.message);
+  if (table.jsonPath === undefined && table.infoPath !== undefined && ended) {
+    table.missingEntry = `${name}: ${table.infoPath} has no .json entry (its documents are ` +
+      `missing); the archive is incomplete`;
   }
 }
 
 /** Adds the problems found by comparing what was read with what the `.info` says. */
-function compare(
+function compareData(
   table: InspectedTable,
   firstWithout: ((key: string) => number) | undefined,
-  catalog: InspectedArchive,
 ): void {
   const name = `${table.db}.${table.table}`;
-  const ended = catalog.fatal === undefined;
-  if (table.infoPath === undefined && table.jsonPath !== undefined) {
-    table.missingEntry = `${name}: ${table.jsonPath} has no .info entry; restore skips the table`;
-  }
-  if (table.jsonPath === undefined && table.infoPath !== undefined && ended) {
-    table.missingEntry = `${name}: ${table.infoPath} has no .json entry`;
-  }
   const observed = table.observed;
   if (!observed) return;
   if (observed.invalid !== undefined) table.problems.push(observed.invalid);
@@ -229,11 +412,7 @@ function compare(
   if (!meta || !firstWithout) return;
   const missing = firstWithout(meta.primaryKey);
   if (missing >= 0) {
-    table.problems.push(
-      `${table.jsonPath}: document ${missing + 1} has no primary key ${
-        JSON.stringify(meta.primaryKey)
-      }`,
-    );
+    table.problems.push(missingKeyProblem(table.jsonPath!, missing, meta.primaryKey));
   }
   const record = meta.backup;
   if (!record || observed.bytes !== table.jsonBytes) return;

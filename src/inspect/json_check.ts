@@ -9,7 +9,11 @@
  */
 
 import { createHash, type Hash } from "node:crypto";
-import { DocumentScanner } from "../archive/documents.ts";
+import {
+  type DocumentBatch,
+  DocumentScanner,
+  type SplitDocumentsOptions,
+} from "../archive/documents.ts";
 import { ArchiveError } from "../archive/errors.ts";
 import { forEachDocumentKeys } from "./document_keys.ts";
 
@@ -27,18 +31,24 @@ export interface ObservedData {
   invalid?: string;
 }
 
-/** Options of {@link JsonEntryCheck}. */
-export interface JsonEntryCheckOptions {
+/** Options of {@link JsonEntryCheck}; batch sizes apply to the batches {@link JsonEntryCheck.take} gives. */
+export interface JsonEntryCheckOptions extends SplitDocumentsOptions {
   /** Compute the SHA-256 (default true). */
   hash?: boolean;
   /** Check each document for the primary key (default true). */
   primaryKey?: boolean;
   /** The table's primary key, when its `.info` has been read already. */
   knownPrimaryKey?: string;
+  /**
+   * Keep the checked batches for {@link JsonEntryCheck.take} (a restore inserts them) instead of
+   * dropping them once checked (default false).
+   */
+  keepBatches?: boolean;
 }
 
 /**
- * Checks a `.json` entry as it streams by.
+ * Checks a `.json` entry as it streams by. With `keepBatches`, it is also how a restore splits
+ * the entry into batches: each batch is checked before {@link JsonEntryCheck.take} gives it.
  *
  * @example
  * ```ts
@@ -56,6 +66,7 @@ export class JsonEntryCheck {
   readonly #checkKeys: boolean;
   readonly #knownKey: string | undefined;
   readonly #path: string;
+  readonly #keep: DocumentBatch[] | undefined;
   #bytes = 0;
   #invalid: string | undefined;
   // The first byte that is not whitespace or a UTF-8 BOM, -1 until seen.
@@ -69,10 +80,52 @@ export class JsonEntryCheck {
   /** `entryPath` names the entry in problems. */
   constructor(entryPath: string, options: JsonEntryCheckOptions = {}) {
     this.#path = entryPath;
-    this.#scanner = new DocumentScanner(entryPath);
+    this.#scanner = new DocumentScanner(entryPath, options);
     this.#hash = options.hash === false ? undefined : createHash("sha256");
     this.#checkKeys = options.primaryKey !== false;
     this.#knownKey = options.knownPrimaryKey;
+    this.#keep = options.keepBatches ? [] : undefined;
+  }
+
+  /**
+   * The first problem found so far: invalid JSON, not an array, or (with a known primary key) a
+   * document without it. Once set, {@link take} gives nothing more.
+   *
+   * @example
+   * ```ts
+   * import { JsonEntryCheck } from "./json_check.ts";
+   *
+   * const check = new JsonEntryCheck("t.json", { knownPrimaryKey: "id" });
+   * check.feed(new TextEncoder().encode('{"id":1}'));
+   * check.problem; // "t.json: not a JSON array (byte 0 is not '[')"
+   * ```
+   */
+  get problem(): string | undefined {
+    if (this.#invalid !== undefined) return this.#invalid;
+    if (this.#firstMissing >= 0 && this.#knownKey !== undefined) {
+      return missingKeyProblem(this.#path, this.#firstMissing, this.#knownKey);
+    }
+    return undefined;
+  }
+
+  /**
+   * The batches checked since the last call (with `keepBatches`), ready for `r.json`; none once
+   * a {@link problem} is found.
+   *
+   * @example
+   * ```ts
+   * import { JsonEntryCheck } from "./json_check.ts";
+   *
+   * const check = new JsonEntryCheck("t.json", { keepBatches: true, knownPrimaryKey: "id" });
+   * check.feed(new TextEncoder().encode('[\n{"id":1}\n]\n'));
+   * check.end();
+   * check.take(); // [{ json: '[{"id":1}]', count: 1, … }]
+   * ```
+   */
+  take(): DocumentBatch[] {
+    if (this.#keep === undefined || this.#keep.length === 0) return [];
+    if (this.problem !== undefined) return [];
+    return this.#keep.splice(0);
   }
 
   /**
@@ -191,12 +244,14 @@ export class JsonEntryCheck {
 
   #takeBatches(): void {
     const batches = this.#scanner.take();
-    if (!this.#checkKeys) return;
-    for (const batch of batches) {
-      if (this.#knownKey !== undefined) this.#checkKnown(batch.text, this.#knownKey);
-      else this.#track(batch.text);
-      this.#seen += batch.count;
+    if (this.#checkKeys) {
+      for (const batch of batches) {
+        if (this.#knownKey !== undefined) this.#checkKnown(batch.text, this.#knownKey);
+        else this.#track(batch.text);
+        this.#seen += batch.count;
+      }
     }
+    this.#keep?.push(...batches);
   }
 
   #checkKnown(batch: Uint8Array, key: string): void {
@@ -221,4 +276,18 @@ export class JsonEntryCheck {
       }
     });
   }
+}
+
+/**
+ * The problem line for a document without the table's primary key (`index` 0-based).
+ *
+ * @example
+ * ```ts
+ * import { missingKeyProblem } from "./json_check.ts";
+ *
+ * missingKeyProblem("top/db/t.json", 0, "id"); // 'top/db/t.json: document 1 has no primary key "id"'
+ * ```
+ */
+export function missingKeyProblem(entryPath: string, index: number, key: string): string {
+  return `${entryPath}: document ${index + 1} has no primary key ${JSON.stringify(key)}`;
 }

@@ -8,7 +8,7 @@
 
 import { ArchiveError } from "../archive/errors.ts";
 import type { TableMetadata } from "../archive/table_info.ts";
-import { inspectArchive, type InspectedArchive } from "./catalog.ts";
+import { allProblems, inspectArchive, type InspectedArchive } from "./catalog.ts";
 
 /** What {@link prescanArchive} found. */
 export interface Prescan {
@@ -16,13 +16,12 @@ export interface Prescan {
   infos: Map<string, TableMetadata>;
   /** `db.table` names that have a `.json` entry. */
   data: Set<string>;
-  /** Entries skipped (links, files that are not table entries), to show once. */
+  /** Files skipped because they are not table entries, to show once. */
   warnings: string[];
   /**
-   * Problems that must stop the restore before it writes: damage to the archive, its layout,
-   * an `.info`, or a table's data (invalid JSON, missing primary keys, a count or SHA-256 that
-   * differs from the one recorded). A table with only one of its entries is not among them:
-   * the restore handles that itself.
+   * Problems that must stop the restore before it writes: whatever `verify` reports (damage to
+   * the archive, its layout or names, a link, an `.info`, a table's data, a table with only one
+   * of its entries, a count or SHA-256 that differs from the one recorded).
    */
   problems: string[];
   /** `db.table` of each table with a problem. */
@@ -51,16 +50,14 @@ export async function prescanArchive(stream: ReadableStream<Uint8Array>): Promis
     infos: new Map(),
     data: new Set(),
     warnings: archive.warnings,
-    problems: [...archive.problems],
+    problems: allProblems(archive),
     damagedTables: [],
     archive,
   };
-  if (archive.fatal !== undefined) scan.problems.push(archive.fatal);
   for (const [name, table] of archive.tables) {
     if (table.metadata) scan.infos.set(name, table.metadata);
     if (table.jsonPath !== undefined) scan.data.add(name);
-    if (table.problems.length > 0) {
-      scan.problems.push(...table.problems);
+    if (table.problems.length > 0 || table.missingEntry !== undefined) {
       scan.damagedTables.push(name);
     }
   }

@@ -122,7 +122,15 @@ export function describeStop(outcome: RestoreOutcome): string {
   return parts.join("; ");
 }
 
-function shortList(names: string[]): string {
+/**
+ * Names joined with `, `, the first ten only when there are more (with the total).
+ *
+ * @example
+ * ```ts
+ * shortList(["a.t", "b.t"]); // "a.t, b.t"
+ * ```
+ */
+export function shortList(names: string[]): string {
   return names.length <= 10
     ? names.join(", ")
     : `${names.slice(0, 10).join(", ")}, … (${names.length} in all)`;

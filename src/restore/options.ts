@@ -6,6 +6,7 @@
 
 import type { ConnectOptions } from "../connection/driver.ts";
 import type { ProgressOptions } from "../progress/progress.ts";
+import type { Removal } from "./cleanup.ts";
 
 /** Options of {@link import("./run.ts").restore}. */
 export interface RestoreOptions {
@@ -43,6 +44,11 @@ export interface RestoreOptions {
   retries?: number;
   /** Delay before the first reconnect, in ms, doubled for each further one (default 500). */
   retryDelayMs?: number;
+  /**
+   * Keep the tables and databases this run created when it fails or is interrupted
+   * (`--keep-partial`); by default they are dropped.
+   */
+  keepPartial?: boolean;
   /** Aborting stops the restore; the reason is what `restore` rejects with. */
   signal?: AbortSignal;
 }
@@ -65,4 +71,6 @@ export interface RestoreSummary {
   notStarted: string[];
   /** Documents the server acknowledged per target `db.table`, incomplete tables included. */
   documentsByTable: Record<string, number>;
+  /** After a failure: what this run created and then dropped (absent with `keepPartial`). */
+  removed?: Removal;
 }

@@ -6,7 +6,7 @@
  */
 
 import { UsageError } from "../errors.ts";
-import { NAME } from "../selection/pattern.ts";
+import { NAME, nameProblem } from "../archive/names.ts";
 
 /** One parsed `--rename`. */
 export interface Rename {
@@ -50,6 +50,10 @@ export function parseRenames(values: string[]): Rename[] {
       throw new UsageError(
         `invalid --rename value \`${text}\`: rename a DB to a DB or a DB.TABLE to a DB.TABLE`,
       );
+    }
+    const refused = nameProblem("database", to.db);
+    if (refused !== undefined) {
+      throw new UsageError(`invalid --rename value \`${text}\`: ${refused}`);
     }
     return { from, to, text };
   });

@@ -10,30 +10,40 @@
  * From stdin the archive cannot be read twice: each table is planned, checked and its creation
  * started when its `.info` arrives. A `.json` that arrives before its table is ready is held in
  * memory (up to {@link LOOKAHEAD_BYTES} in all) and written once the table is ready, while the
- * stream reads on and the next tables are created.
+ * stream reads on and the next tables are created. Every entry goes through the same checks as
+ * `verify` (an {@link ArchiveCatalog}) as it streams past, tables not restored included, and the
+ * first problem stops the restore.
+ *
+ * A restore that fails or is interrupted drops the tables and databases it created
+ * (`./cleanup.ts`), unless `keepPartial`: the same command can then simply be run again.
  *
  * @module
  */
 
 import {
-  decodeInfo,
+  type ArchiveEntry,
+  ArchiveError,
   DEFAULT_BATCH_BYTES,
   DEFAULT_BATCH_DOCUMENTS,
-  splitDocuments,
+  type DocumentBatch,
+  readArchive,
   type TableMetadata,
 } from "../archive/mod.ts";
 import { planTableConfig } from "../archive/table_config.ts";
 import { connect, type Connection } from "../connection/driver.ts";
 import { Link } from "../connection/link.ts";
 import { BackupError, firstLine } from "../errors.ts";
+import { allProblems, ArchiveCatalog, type InspectedTable } from "../inspect/catalog.ts";
+import type { JsonEntryCheck } from "../inspect/json_check.ts";
 import { type Prescan, prescanArchive, prescanError } from "../inspect/prescan.ts";
 import { Progress } from "../progress/progress.ts";
+import { type CreatedByRun, describeRemoval, type Removal, removeCreated } from "./cleanup.ts";
 import { describeStop, RestoreLedger } from "./ledger.ts";
 import type { RestoreOptions, RestoreSummary } from "./options.ts";
 import { type PlanEntry, planPrescanned } from "./plan.ts";
 import { parseRenames, targetOf } from "./rename.ts";
 import { isSelected, parseSelections } from "./selection.ts";
-import { classifyEntries, openArchive } from "./source.ts";
+import { openArchive } from "./source.ts";
 import {
   insertBatches,
   prepareTable,
@@ -93,7 +103,15 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
   const stop = new AbortController();
   const forward = () => stop.abort(options.signal!.reason);
   options.signal?.addEventListener("abort", forward, { once: true });
-  const spools = new Map<string, string>();
+  /** `.json` entries waiting for their `.info`: the spool file and the entry they came from. */
+  const spools = new Map<string, { file: string; path: string; size: number }>();
+  /** Target tables whose creation was started, and those the server answered. */
+  const creations = new Map<string, Promise<void>>();
+  const answered = new Set<string>();
+  /** Databases that existed when the run started (listed once connected). */
+  let databasesBefore: Set<string> | undefined;
+  /** Source `db.table` → what to do with it. From stdin, filled as `.info`s arrive. */
+  const plan = new Map<string, PlanEntry>();
   try {
     const scan = options.archive === "-"
       ? undefined
@@ -105,9 +123,8 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
     }
     control = await connect(options.connect);
     const existing = new Set((await control.listTables()).map((t) => `${t.db}.${t.table}`));
+    databasesBefore = new Set(await control.listDatabases());
 
-    /** Source `db.table` → what to do with it. From stdin, filled as `.info`s arrive. */
-    const plan = new Map<string, PlanEntry>();
     if (scan) {
       for (const entry of planFromScan(scan, options, existing, progress)) {
         plan.set(nameOf(entry.source), entry);
@@ -150,7 +167,6 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
       signal: options.signal,
     };
     let serverCount: Promise<number> | undefined;
-    const creations = new Map<string, Promise<void>>();
     const limitCreate = limiter(CREATE_CONCURRENCY);
     /** Creates (or, with `--force`, reuses) a target table once; later calls share the work. */
     const prepare = (entry: PlanEntry): Promise<void> => {
@@ -158,7 +174,8 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
       let creation = creations.get(target);
       if (!creation) {
         creation = limitCreate(async () => {
-          options.signal?.throwIfAborted();
+          // Once the run has failed, a creation still queued never starts.
+          stop.signal.throwIfAborted();
           const exists = entry.action === "insert";
           const saved = entry.meta.backup?.config;
           const needsCount = !exists &&
@@ -194,6 +211,7 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
           }, `creating ${target}`);
           if (!exists) ledger.advance(target, "created");
         });
+        creation.then(() => answered.add(target), () => answered.add(target));
         creations.set(target, creation);
         // Awaited where the table is written; a failure here must not go unhandled meanwhile.
         creation.catch(() => {});
@@ -205,9 +223,8 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
     const newDbs = new Set(
       [...plan.values()].filter((e) => e.action === "create").map((e) => e.target.db),
     );
-    const dbs = new Set(await control.listDatabases());
     await Promise.all(
-      [...newDbs].filter((db) => !dbs.has(db)).map((db) =>
+      [...newDbs].filter((db) => !databasesBefore!.has(db)).map((db) =>
         writer.run(async (conn) => {
           try {
             await conn.createDatabase(db);
@@ -243,23 +260,30 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
       progress.finishTable(target);
     };
 
+    const catalog = new ArchiveCatalog();
     const restoreTable = async (
       entry: PlanEntry,
       body: ReadableStream<Uint8Array>,
-      path: string,
+      json: Pick<ArchiveEntry, "path" | "size">,
     ) => {
       const target = nameOf(entry.target);
       await prepare(entry);
       ledger.advance(target, "writing");
       progress.startTable(target, entry.documents ?? estimateOf(entry.meta));
+      const table = catalog.table(entry.source);
+      // A file was checked whole before writing; stdin is checked as it is written.
+      const check = catalog.jsonCheck(json, table, {
+        keepBatches: true,
+        hash: !scan,
+        primaryKey: !scan,
+        batchDocuments: options.batchSize ?? DEFAULT_BATCH_DOCUMENTS,
+        batchBytes: DEFAULT_BATCH_BYTES,
+      });
       await insertBatches(
         pool!,
         entry.target.db,
         entry.target.table,
-        splitDocuments(body, path, {
-          batchDocuments: options.batchSize ?? DEFAULT_BATCH_DOCUMENTS,
-          batchBytes: DEFAULT_BATCH_BYTES,
-        }),
+        checkedBatches(body, check, () => catalog.endJson(table, check), table),
         {
           ...writeOptions,
           onBatch: (docs, bytes) => {
@@ -276,6 +300,7 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
 
     /** The plan entry of a source table, planning it now when reading stdin. */
     const entryFor = async (name: string, meta: TableMetadata): Promise<PlanEntry> => {
+      // Known before anything of the table is written, as the plan of a file would know it.
       const known = plan.get(name);
       if (known) return known;
       const [db, table] = splitName(name);
@@ -294,14 +319,13 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
       return entry;
     };
 
-    const written = new Set<string>();
     const ready = new Set<string>();
     let held = 0;
     let heldFailure: { error: unknown } | undefined;
     /** Writes a table from a `.json` held in memory, in the background. */
-    const restoreHeld = (entry: PlanEntry, bytes: Uint8Array, path: string) => {
+    const restoreHeld = (entry: PlanEntry, bytes: Uint8Array, json: ArchiveEntry) => {
       held += bytes.length;
-      const task = restoreTable(entry, ReadableStream.from([bytes]), path)
+      const task = restoreTable(entry, ReadableStream.from([bytes]), json)
         .catch((error) => {
           heldFailure ??= { error };
           throw error;
@@ -311,29 +335,30 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
       background.push(task);
     };
     const source = await openArchive(options.archive, options.input);
-    for await (const item of classifyEntries(source)) {
+    for await (const item of readArchive(source)) {
       options.signal?.throwIfAborted();
       if (heldFailure) throw heldFailure.error;
-      if (item.kind === "skip") {
-        if (!scan && item.warning) progress.warn(item.warning);
-        await item.entry.body.cancel();
+      const checked = catalog.classify(item);
+      if (checked.kind === "problem") throw new ArchiveError(checked.problem);
+      if (checked.kind === "skip") {
+        if (!scan && checked.warning) progress.warn(checked.warning);
+        await item.body.cancel();
         continue;
       }
-      const name = `${item.path.db}.${item.path.table}`;
+      const name = `${checked.path.db}.${checked.path.table}`;
+      const table = catalog.table(checked.path);
       const wanted = scan
         ? plan.has(name)
-        : isSelected(selections, item.path.db, item.path.table, excludes);
-      if (!wanted) {
-        await item.entry.body.cancel();
+        : isSelected(selections, checked.path.db, checked.path.table, excludes);
+      if (scan && (!wanted || checked.kind === "info")) {
+        await item.body.cancel();
         continue;
       }
-      if (item.kind === "info") {
-        if (scan) {
-          await item.entry.body.cancel();
-          continue;
-        }
-        const bytes = new Uint8Array(await new Response(item.entry.body).arrayBuffer());
-        const entry = await entryFor(name, decodeInfo(bytes, item.entry.path));
+      if (checked.kind === "info") {
+        await catalog.readInfo(item, table);
+        refuseOn(table);
+        if (!wanted) continue;
+        const entry = await entryFor(name, table.metadata!);
         // Created while the stream reads on; its data waits for it.
         const target = nameOf(entry.target);
         prepare(entry).then(() => ready.add(target), () => {});
@@ -341,35 +366,42 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
         if (spool !== undefined) {
           spools.delete(name);
           try {
-            const file = await Deno.open(spool);
-            await restoreTable(entry, file.readable, `${item.entry.path.slice(0, -5)}.json`);
-            written.add(name);
+            const file = await Deno.open(spool.file);
+            await restoreTable(entry, file.readable, spool);
           } finally {
-            await Deno.remove(spool).catch(() => {});
+            await Deno.remove(spool.file).catch(() => {});
           }
         }
+        continue;
+      }
+      // Seen now, though a held table's data is checked later: the end of the stream pairs it.
+      table.jsonPath = item.path;
+      table.jsonBytes = item.size;
+      const entry = plan.get(name);
+      if (!wanted) {
+        // Not restored, but checked all the same: stdin refuses what a file would.
+        const check = catalog.jsonCheck(item, table);
+        for await (const chunk of item.body) check.feed(chunk);
+        catalog.endJson(table, check);
+        refuseOn(table);
+      } else if (entry === undefined) {
+        spools.set(name, {
+          file: await spoolEntry(item.body, options.tempDir),
+          path: item.path,
+          size: item.size,
+        });
+      } else if (!scan && !ready.has(nameOf(entry.target)) && held + item.size <= LOOKAHEAD_BYTES) {
+        const bytes = new Uint8Array(await new Response(item.body).arrayBuffer());
+        restoreHeld(entry, bytes, item);
       } else {
-        const entry = plan.get(name);
-        const hold = entry !== undefined && !scan && !ready.has(nameOf(entry.target)) &&
-          held + item.entry.size <= LOOKAHEAD_BYTES;
-        if (hold) {
-          const bytes = new Uint8Array(await new Response(item.entry.body).arrayBuffer());
-          restoreHeld(entry!, bytes, item.entry.path);
-          written.add(name);
-        } else if (entry) {
-          await restoreTable(entry, item.entry.body, item.entry.path);
-          written.add(name);
-        } else {
-          spools.set(name, await spoolEntry(item.entry.body, options.tempDir));
-        }
+        await restoreTable(entry, item.body, item);
       }
     }
-    for (const name of spools.keys()) {
-      progress.warn(`${name}: the archive has its .json but no .info; table skipped`);
-    }
-    // Tables with a .info but no .json: restore the (empty) table, its indexes and hook.
-    for (const [name, entry] of plan) {
-      if (!written.has(name)) await restoreTable(entry, emptyArray(), `${name}.json`);
+    if (!scan) {
+      // What only the end of the stream shows: a table with one of its two entries, a .json
+      // read before its .info that does not match it.
+      const problems = allProblems(catalog.finish());
+      if (problems.length > 0) throw new ArchiveError(problems[0]);
     }
     // Background work adds more (a held table's data, then its indexes) as it goes.
     while (background.length > 0) await Promise.all(background.splice(0));
@@ -383,12 +415,19 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
     await pool?.close();
     while (background.length > 0) await Promise.allSettled(background.splice(0));
     const summary = summarize(ledger, counts, started);
+    const created = createdByRun(plan, creations, answered, databasesBefore);
+    let removal: Removal | undefined;
+    if (!options.keepPartial) {
+      removal = await removeCreated(() => connect(options.connect), created);
+      summary.removed = removal;
+    }
     if (
       error instanceof BackupError &&
-      summary.incompleteTables.length + summary.notStarted.length > 0
+      (summary.incompleteTables.length + summary.notStarted.length > 0 ||
+        created.tables.length > 0)
     ) {
       Object.assign(error, {
-        summary: describeStop(ledger.outcome()),
+        summary: describeFailedRun(ledger, removal, options.keepPartial === true),
         restoreSummary: summary,
       });
     }
@@ -399,8 +438,65 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
     // Before the pool exists, the planning connection is closed on its own.
     if (pool) await pool.close();
     else await control?.close();
-    for (const path of spools.values()) await Deno.remove(path).catch(() => {});
+    for (const spool of spools.values()) await Deno.remove(spool.file).catch(() => {});
   }
+}
+
+/** Stops the restore at a table's first problem. */
+function refuseOn(table: InspectedTable): void {
+  if (table.problems.length > 0) throw new ArchiveError(table.problems[0]);
+}
+
+/**
+ * A `.json` entry's batches as its check passes them: the restore stops at the first problem,
+ * before the batch that holds it is written, and after the last batch is checked against the
+ * table's `.info` (`end` records what was read) before it is written.
+ */
+async function* checkedBatches(
+  body: ReadableStream<Uint8Array>,
+  check: JsonEntryCheck,
+  end: () => void,
+  table: InspectedTable,
+): AsyncGenerator<DocumentBatch> {
+  for await (const chunk of body) {
+    check.feed(chunk);
+    if (check.problem !== undefined) throw new ArchiveError(check.problem);
+    yield* check.take();
+  }
+  end();
+  refuseOn(table);
+  yield* check.take();
+}
+
+/** What this run created: the tables it started creating, and their new databases. */
+function createdByRun(
+  plan: Map<string, PlanEntry>,
+  creations: Map<string, Promise<void>>,
+  answered: Set<string>,
+  databasesBefore: Set<string> | undefined,
+): CreatedByRun {
+  const entries = [...plan.values()].filter((e) =>
+    e.action === "create" && creations.has(nameOf(e.target))
+  );
+  const inFlight = new Set(
+    entries.map((e) => nameOf(e.target)).filter((name) => !answered.has(name)),
+  );
+  const databases = databasesBefore === undefined
+    ? []
+    : [...new Set(entries.map((e) => e.target.db))].filter((db) => !databasesBefore.has(db));
+  return { tables: entries.map((e) => e.target), inFlight, databases };
+}
+
+/** The summary line of a run that stopped early, with what became of what it created. */
+function describeFailedRun(
+  ledger: RestoreLedger,
+  removal: Removal | undefined,
+  kept: boolean,
+): string {
+  const stop = describeStop(ledger.outcome());
+  if (kept) return `${stop}; kept what this run created (--keep-partial)`;
+  const removed = removal === undefined ? "" : describeRemoval(removal);
+  return removed === "" ? stop : `${stop}; ${removed}`;
 }
 
 /**

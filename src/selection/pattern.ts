@@ -17,15 +17,6 @@ export interface NamePattern {
   text: string;
 }
 
-/**
- * A RethinkDB database or table name, which both sides of `--rename` must be.
- *
- * @example
- * ```ts
- * NAME.test("users_0923"); // true
- * ```
- */
-export const NAME = /^[A-Za-z0-9_-]+$/;
 const PART = /^[A-Za-z0-9_*?-]+$/;
 
 /**
