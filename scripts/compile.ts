@@ -1,7 +1,8 @@
 /**
  * `deno task compile [--current] [--target TRIPLE ...]`: builds one self-contained executable
  * per target into `dist/rethinkdb-backup-<target>[.exe]`, with only the permissions the tool
- * needs baked in, and writes `dist/SHA256SUMS`.
+ * needs baked in, and records their SHA-256 in `dist/SHA256SUMS` (beside the lines of other
+ * files there, such as `deno task bundle`'s).
  *
  * `deno compile` downloads its `denort` runtime for each target. On a build host without
  * internet, set `DENORT_BIN` to a denort binary you already have: `deno compile` then uses it,
@@ -12,6 +13,8 @@
 
 import { parseArgs } from "node:util";
 import { PERMISSION_FLAGS } from "../src/cli/permissions.ts";
+import { recordSha256Sums } from "./checksums.ts";
+import { RUNTIME_MODULES } from "./runtime_modules.ts";
 
 /** Every release target. */
 export const TARGETS = [
@@ -22,17 +25,46 @@ export const TARGETS = [
   "x86_64-pc-windows-msvc",
 ] as const;
 
-/** The target triple of the running Deno. */
+/**
+ * The target triple of the running Deno.
+ *
+ * @example
+ * ```ts
+ * import { currentTarget } from "./compile.ts";
+ *
+ * currentTarget(); // "x86_64-unknown-linux-gnu" on 64-bit Intel Linux
+ * ```
+ */
 export function currentTarget(): string {
   return Deno.build.target;
 }
 
-/** The output file of a target. */
+/**
+ * The output file of a target.
+ *
+ * @example
+ * ```ts
+ * import { outputName } from "./compile.ts";
+ *
+ * outputName("x86_64-pc-windows-msvc"); // "rethinkdb-backup-x86_64-pc-windows-msvc.exe"
+ * ```
+ */
 export function outputName(target: string): string {
   return `rethinkdb-backup-${target}${target.includes("windows") ? ".exe" : ""}`;
 }
 
-/** The `deno compile` arguments for one target. */
+/**
+ * The `deno compile` arguments for one target. `deno compile` embeds the modules imported
+ * statically or by a literal `import("…")`; whatever else `src/` loads at run time is named
+ * with `--include` (tests/compile_args_test.ts finds those loads and checks this).
+ *
+ * @example
+ * ```ts
+ * import { compileArgs } from "./compile.ts";
+ *
+ * new Deno.Command(Deno.execPath(), { args: compileArgs("x86_64-unknown-linux-gnu") });
+ * ```
+ */
 export function compileArgs(target: string, outDir = "dist"): string[] {
   return [
     "compile",
@@ -41,17 +73,9 @@ export function compileArgs(target: string, outDir = "dist"): string[] {
     target,
     "--output",
     `${outDir}/${outputName(target)}`,
-    // The compression worker is loaded by URL at run time, so it must be embedded explicitly.
-    "--include",
-    "src/archive/deflate_worker.ts",
+    ...Object.values(RUNTIME_MODULES).flatMap((path) => ["--include", path]),
     "mod.ts",
   ];
-}
-
-async function sha256(path: string): Promise<string> {
-  const bytes = await Deno.readFile(path);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 if (import.meta.main) {
@@ -67,7 +91,6 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   await Deno.mkdir("dist", { recursive: true });
-  const sums: string[] = [];
   for (const target of targets) {
     console.error(`compile: ${target}`);
     const { code } = await new Deno.Command(Deno.execPath(), {
@@ -79,8 +102,7 @@ if (import.meta.main) {
       console.error(`compile: deno compile failed for ${target} (exit ${code})`);
       Deno.exit(1);
     }
-    sums.push(`${await sha256(`dist/${outputName(target)}`)}  ${outputName(target)}`);
   }
-  await Deno.writeTextFile("dist/SHA256SUMS", sums.join("\n") + "\n");
+  await recordSha256Sums("dist", targets.map(outputName));
   console.error(`compile: wrote ${targets.length} executable(s) and dist/SHA256SUMS`);
 }

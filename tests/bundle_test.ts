@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { inflateRawSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
 import { PERMISSION_FLAGS } from "../src/cli/permissions.ts";
-import { BUNDLE_NAME, bundleWorker, runtimeImports } from "../scripts/bundle.ts";
+import { BUNDLE_NAME, bundleModule, runtimeImports } from "../scripts/bundle.ts";
+import { RUNTIME_MODULES } from "../scripts/runtime_modules.ts";
 import { parseSha256Sums, sha256File } from "../scripts/checksums.ts";
 import { commandRunner, roundTrip } from "./support/round_trip.ts";
 import { testTarget } from "./support/target.ts";
@@ -78,14 +79,21 @@ Deno.test("bundle: one .js file that dumps, verifies, lists and restores from a 
           runtimeImports(code).filter((specifier) => !specifier.startsWith("node:")),
           [],
         );
-        // The worker and the WebAssembly scanner travel inside it.
-        assert.match(code, /useBundledCode\(\{\s*deflateWorker:/);
-        assert.match(code, /deflateRawSync/);
-        assert.match(code, /WebAssembly\.(Module|instantiate)/);
-        const home = Deno.env.get("HOME");
-        for (const local of [fileURLToPath(root), dir, Deno.env.get("DENO_DIR"), home]) {
-          if (local) assert.ok(!code.includes(local), `the bundle names ${local}`);
+        // The modules loaded at run time and the WebAssembly scanner travel inside it.
+        for (const name of Object.keys(RUNTIME_MODULES)) {
+          assert.match(code, new RegExp(`useBundledCode\\(\\{[^]*?"${name}":`));
         }
+        assert.match(code, /deflateRawSync/);
+        assert.match(code, /new WebAssembly\.Module\(decodeBase64\(DOCUMENT_SCAN_WASM\)\)/);
+        // Built elsewhere, the same code gives the same file: no path of this machine in it.
+        const info = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] })
+          .output();
+        const { denoDir } = JSON.parse(decoder.decode(info.stdout));
+        for (const local of [fileURLToPath(root), dir, denoDir]) {
+          assert.ok(!code.includes(local), `the bundle names ${local}`);
+        }
+        // Nor a module named by a path out of the checkout (in a comment, or as a key).
+        assert.doesNotMatch(code, /^\/\/ \.\.\/|"\.\.\/[^"]*\.[jt]s"/m);
       },
     );
 
@@ -189,7 +197,10 @@ Deno.test({
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "bundle-worker-test-" });
     try {
-      await Deno.writeTextFile(`${dir}/worker.js`, await bundleWorker());
+      await Deno.writeTextFile(
+        `${dir}/worker.js`,
+        await bundleModule(RUNTIME_MODULES.deflateWorker),
+      );
       // Started the way the bundle starts it, with the tool's permissions only; it says when
       // its worker has answered, and waits for stdin to close while its threads are looked at.
       await Deno.writeTextFile(
