@@ -184,6 +184,15 @@ Deno.test("install-aliases: scripts under deno run act as rethinkdb-dump / rethi
       aliasScript({ execPath: "/x/deno", mainModule: "file:///m.ts" }, "dump", "linux"),
       /exec '\/x\/deno' run .* 'file:\/\/\/m\.ts' dump "\$@"/,
     );
+    // Run from a URL, the alias may fetch it again from that host.
+    assert.match(
+      aliasScript(
+        { execPath: "/x/deno", mainModule: "http://10.0.0.5:8080/rethinkdb-backup.js" },
+        "restore",
+        "linux",
+      ),
+      /run --allow-import=10\.0\.0\.5:8080 --allow-net .* 'http:\/\/10\.0\.0\.5:8080\/rethinkdb-backup\.js' restore/,
+    );
 
     // What the rethinkdb binary does for `rethinkdb dump -c …`: execvp("rethinkdb-dump", argv + 1).
     const { dbs } = await seedOfficialData(target, {

@@ -85,9 +85,20 @@ export async function installAliases(
 /**
  * The script an alias runs under `deno run`: this module with the tool's permissions and the
  * command, passing the arguments through.
+ *
+ * @example
+ * ```ts
+ * aliasScript({ execPath: "/usr/bin/deno", mainModule: "file:///opt/rethinkdb-backup.js" }, "dump", "linux");
+ * // "#!/bin/sh\n…exec '/usr/bin/deno' run --allow-net … 'file:///opt/rethinkdb-backup.js' dump \"$@\"\n"
+ * ```
  */
 export function aliasScript(target: AliasTarget, command: string, os: string): string {
-  const flags = PERMISSION_FLAGS.join(" ");
+  // Run from a URL (`deno run https://…/rethinkdb-backup.js`), the alias must be allowed to
+  // fetch it again: Deno trusts only a few hosts by default.
+  const remote = /^https?:/.test(target.mainModule)
+    ? [`--allow-import=${new URL(target.mainModule).host}`]
+    : [];
+  const flags = [...remote, ...PERMISSION_FLAGS].join(" ");
   if (os === "windows") {
     return `@echo off\r\n"${target.execPath}" run ${flags} "${target.mainModule}" ${command} %*\r\n`;
   }

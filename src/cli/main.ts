@@ -26,7 +26,8 @@ Commands:
 
 Options:
   -h, --help        this help (\`rethinkdb-backup <command> --help\` for a command's options)
-      --version     print the tool, Deno and driver versions
+      --version     print the version, which build this is (executable, single
+                    file or source), and the Deno and driver versions
 
 Exit codes: 0 done, 1 failed (verify: problems found), 2 bad command line,
 130 interrupted (SIGINT), 143 terminated.`;
