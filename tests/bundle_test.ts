@@ -26,20 +26,27 @@ async function hasCommand(name: string): Promise<boolean> {
   }
 }
 
-/** Serves `body` at `/<type>/rethinkdb-backup.js` labelled with `<type>` (`text/plain`, …). */
+/**
+ * Serves `body` as a web server would, labelled by its URL: `/<type>/rethinkdb-backup.js`
+ * with that content type (URL-encoded), `/untyped/rethinkdb-backup.js` with none.
+ */
 function serveFile(body: Uint8Array<ArrayBuffer>) {
   const requested: string[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
     const path = new URL(request.url).pathname;
     requested.push(path);
-    const match = /^\/(\w+\/[\w.+-]+)\/([^/]+)$/.exec(path);
+    const match = /^\/([^/]+)\/([^/]+)$/.exec(path);
     if (!match || match[2] !== BUNDLE_NAME) return new Response("not found", { status: 404 });
-    return new Response(body, { headers: { "content-type": match[1] } });
+    const headers: Record<string, string> = match[1] === "untyped"
+      ? {}
+      : { "content-type": decodeURIComponent(match[1]) };
+    return new Response(body, { headers });
   });
   const host = `127.0.0.1:${server.addr.port}`;
   return {
     host,
-    url: (type: string) => `http://${host}/${type}/${BUNDLE_NAME}`,
+    url: (type?: string) =>
+      `http://${host}/${type === undefined ? "untyped" : encodeURIComponent(type)}/${BUNDLE_NAME}`,
     requested,
     close: () => server.shutdown(),
   };
@@ -149,32 +156,42 @@ Deno.test("bundle: one .js file that dumps, verifies, lists and restores from a 
       },
     );
 
-    await t.step("from a URL labelled text/plain or octet-stream too; not as JSON", async () => {
-      const http = serveFile(await Deno.readFile(bundle));
-      try {
-        const env = { DENO_DIR: `${dir}/deno-dir` };
-        for (const type of ["text/plain", "application/octet-stream"]) {
-          const run = commandRunner(
+    await t.step(
+      "from a URL labelled text/plain, octet-stream, text/javascript or not at all; not as JSON",
+      async () => {
+        const http = serveFile(await Deno.readFile(bundle));
+        try {
+          const env = { DENO_DIR: `${dir}/deno-dir` };
+          for (
+            const type of ["text/plain", "application/octet-stream", "text/javascript", undefined]
+          ) {
+            const run = commandRunner(
+              Deno.execPath(),
+              ["run", `--allow-import=${http.host}`, ...PERMISSION_FLAGS, http.url(type)],
+              env,
+            );
+            const version = await run(["--version"], dir);
+            assert.equal(version.code, 0, `${type ?? "no type"}: ${version.stderr}`);
+            assert.match(version.stdout, /^rethinkdb-backup /);
+          }
+          // Deno takes a type naming another kind of module at its word (README, Install).
+          const json = await commandRunner(
             Deno.execPath(),
-            ["run", `--allow-import=${http.host}`, ...PERMISSION_FLAGS, http.url(type)],
+            [
+              "run",
+              `--allow-import=${http.host}`,
+              ...PERMISSION_FLAGS,
+              http.url("application/json"),
+            ],
             env,
-          );
-          const version = await run(["--version"], dir);
-          assert.equal(version.code, 0, `${type}: ${version.stderr}`);
-          assert.match(version.stdout, /^rethinkdb-backup /);
+          )(["--version"], dir);
+          assert.notEqual(json.code, 0);
+          assert.match(json.stderr, /JSON module/);
+        } finally {
+          await http.close();
         }
-        // Deno takes a type naming another kind of module at its word (README, Install).
-        const json = await commandRunner(
-          Deno.execPath(),
-          ["run", `--allow-import=${http.host}`, ...PERMISSION_FLAGS, http.url("application/json")],
-          env,
-        )(["--version"], dir);
-        assert.notEqual(json.code, 0);
-        assert.match(json.stderr, /JSON module/);
-      } finally {
-        await http.close();
-      }
-    });
+      },
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
