@@ -58,7 +58,8 @@ export async function bundle(outDir = "dist"): Promise<BundleResult> {
   for (const [name, path] of Object.entries(RUNTIME_MODULES)) {
     carried[name] = await bundleModule(path);
   }
-  const temp = await Deno.makeTempDir({ prefix: "rethinkdb-backup-bundle-" });
+  // Its real path, as the bundler names it (on macOS /var is a link to /private/var).
+  const temp = await Deno.realPath(await Deno.makeTempDir({ prefix: "rethinkdb-backup-bundle-" }));
   let code: string;
   try {
     const entry = `${temp}/${ENTRY_NAME}`;
@@ -68,9 +69,10 @@ export async function bundle(outDir = "dist"): Promise<BundleResult> {
   } finally {
     await Deno.remove(temp, { recursive: true });
   }
-  const imports = runtimeImports(code).filter((specifier) => !specifier.startsWith("node:"));
+  const imports = [code, ...Object.values(carried)].flatMap(runtimeImports)
+    .filter((specifier) => !specifier.startsWith("node:"));
   if (imports.length > 0) {
-    throw new Error(`bundle: the bundle still imports ${imports.join(", ")} at run time`);
+    throw new Error(`bundle: the bundle would import ${imports.join(", ")} at run time`);
   }
   await Deno.mkdir(outDir, { recursive: true });
   const path = `${outDir}/${BUNDLE_NAME}`;
