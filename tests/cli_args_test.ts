@@ -33,6 +33,8 @@ Deno.test("dump options: every official option parses into DumpOptions", async (
       "--read-outdated",
       "--compression-level",
       "1",
+      "--compression-nice",
+      "0",
       "-q",
     ]);
     assert.notEqual(typeof options, "string");
@@ -53,6 +55,7 @@ Deno.test("dump options: every official option parses into DumpOptions", async (
       tempDir: "/var/tmp",
       readOutdated: true,
       compressionLevel: 1,
+      compressionNice: 0,
       progress: { quiet: true },
     });
   } finally {
@@ -191,6 +194,18 @@ Deno.test("the program name selects the command, as the rethinkdb binary runs th
   assert.equal(commandForProgram("C:\\tools\\rethinkdb-dump.exe"), "dump");
   assert.equal(commandForProgram("rethinkdb-backup"), undefined);
   assert.equal(commandForProgram("deno"), undefined);
+});
+
+Deno.test("dump options: --compression-nice takes 0 to 19", async () => {
+  for (const bad of ["-1", "20", "low", "1.5"]) {
+    await assert.rejects(
+      () => parseDumpArgs(["--compression-nice", bad]),
+      /--compression-nice/,
+      bad,
+    );
+  }
+  const options = await parseDumpArgs(["--compression-nice", "19"]);
+  assert.ok(typeof options !== "string" && options.compressionNice === 19);
 });
 
 Deno.test("dump options: --compression-level takes 1 to 9", async () => {

@@ -92,16 +92,21 @@ interface Reply {
 export class DeflatePool {
   readonly #level: number;
   readonly #size: number;
+  readonly #nice: number | undefined;
   readonly #workers: Slot[] = [];
   readonly #streams = new Map<number, DeflateStream>();
   readonly #pieces = new Map<number, PendingPiece>();
   #nextId = 1;
   #closed = false;
 
-  /** `level` is zlib's 1–9; at most `workers` workers run. */
-  constructor(options: { level: number; workers?: number }) {
+  /**
+   * `level` is zlib's 1–9; at most `workers` workers run; each worker's thread takes the nice
+   * value `nice` where it can (see `./thread_priority.ts`), else keeps the caller's priority.
+   */
+  constructor(options: { level: number; workers?: number; nice?: number }) {
     this.#level = options.level;
     this.#size = Math.max(1, options.workers ?? 1);
+    this.#nice = options.nice;
   }
 
   /** zlib's level of every stream. */
@@ -172,6 +177,8 @@ export class DeflatePool {
 
   #spawn(): Slot {
     const worker = new Worker(deflateWorkerUrl(), { type: "module" });
+    // Before any work: messages are handled in order.
+    if (this.#nice !== undefined) worker.postMessage({ id: 0, nice: this.#nice });
     worker.onmessage = (event: MessageEvent) => {
       const reply = event.data as Reply;
       // Pieces and streams take their ids from one counter.

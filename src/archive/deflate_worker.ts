@@ -4,13 +4,14 @@
  * (byte-aligned, no final block), so that blocks and streams join into one gzip member the way
  * pigz joins its blocks. Beside compressing, it computes what the trailer and the dump's record
  * need from each stream's uncompressed bytes, in order: their length, CRC-32 and, when asked,
- * SHA-256. The thread runs at the lowest priority (see {@link import("./thread_priority.ts")}),
- * so all of this is taken from CPU the server leaves idle; the thread that reads from the server
- * only copies bytes.
+ * SHA-256. A dump runs the thread at the lowest priority (see
+ * {@link import("./thread_priority.ts")}), so all of this is taken from CPU the server leaves
+ * idle; the thread that reads from the server only copies bytes.
  *
  * Messages in: `{ id, open, level, sha256 }`, `{ id, block, length }` (the block's buffer is
  * transferred), `{ id, finish }`, `{ id, close }`, and `{ id, piece, level, final }` for one
- * small piece compressed on its own. Messages out: `{ id, out, block }` (the compressed bytes,
+ * small piece compressed on its own; `{ id: 0, nice }` first, to lower the thread's priority.
+ * Messages out: `{ id, out, block }` (the compressed bytes,
  * and the input block handed back for reuse, both transferred),
  * `{ id, done: { size, crc32, sha256? } }`, `{ id, out, crc }` (a piece), `{ id, error }`.
  *
@@ -31,9 +32,6 @@ interface Stream {
 }
 
 const streams = new Map<number, Stream>();
-
-// Compression is background work: it takes the CPU the server leaves idle (see the module).
-lowerThreadPriority();
 
 /** Beyond deflate's worst case for a block (5 bytes per 16 KiB stored block, plus the flush). */
 const OUTPUT_SLACK = 64 * 1024;
@@ -105,10 +103,14 @@ globalThis.addEventListener("message", (event: Event) => {
     close?: true;
     piece?: Uint8Array;
     final?: boolean;
+    nice?: number;
   };
   const { id } = message;
   try {
-    if (message.piece) {
+    if (message.nice !== undefined) {
+      // Compression as background work: it takes the CPU the server leaves idle.
+      lowerThreadPriority(message.nice);
+    } else if (message.piece) {
       compressPiece(id, message.piece, message.level!, !!message.final);
     } else if (message.open) {
       streams.set(id, {

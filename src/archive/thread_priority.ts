@@ -11,9 +11,6 @@
 
 import { setPriority } from "node:os";
 
-/** The nice value of compression threads: the lowest priority Unix has. */
-export const COMPRESSION_NICE = 19;
-
 /**
  * Sets the calling thread's nice value to `nice`, on Linux, where `setpriority` on "the calling
  * process" (id 0) sets the calling thread's own priority. Elsewhere it would lower the whole
@@ -28,7 +25,7 @@ export const COMPRESSION_NICE = 19;
  * lowerThreadPriority(19); // true on Linux with --allow-sys
  * ```
  */
-export function lowerThreadPriority(nice: number = COMPRESSION_NICE): boolean {
+export function lowerThreadPriority(nice: number): boolean {
   if (Deno.build.os !== "linux") return false;
   if (Deno.permissions.querySync({ name: "sys", kind: "setPriority" }).state !== "granted") {
     return false;

@@ -39,6 +39,8 @@ Dump options:
       --temp-dir DIR        where tables are spooled while read (default: beside FILE)
       --read-outdated       read with read_mode "outdated" (faster, may be stale)
       --compression-level N gzip level 1 (fastest) to 9 (smallest), default 6
+      --compression-nice N  CPU priority of compression, 0 (the tool's own) to 19 (only
+                            what the server leaves idle; default 19, Linux only)
   -q, --quiet               no progress or summary
   -h, --help                this help
       --version             print versions and exit`;
@@ -53,6 +55,7 @@ const DUMP_OPTIONS = {
   "temp-dir": { type: "string" },
   "read-outdated": { type: "boolean" },
   "compression-level": { type: "string" },
+  "compression-nice": { type: "string" },
 } as const;
 
 /**
@@ -79,6 +82,7 @@ export async function parseDumpArgs(args: string[]): Promise<DumpOptions | "help
     tempDir: values["temp-dir"] === undefined ? undefined : String(values["temp-dir"]),
     readOutdated: values["read-outdated"] === true,
     compressionLevel: compressionLevel(values),
+    compressionNice: compressionNice(values),
     progress: { quiet: values.quiet === true || file === "-" },
   };
 }
@@ -89,6 +93,16 @@ function compressionLevel(values: ParsedValues): number | undefined {
     throw new UsageError(`--compression-level must be 1 to 9, got \`${level}\``);
   }
   return level;
+}
+
+function compressionNice(values: ParsedValues): number | undefined {
+  const text = values["compression-nice"];
+  if (text === undefined) return undefined;
+  const nice = Number(text);
+  if (!/^\d+$/.test(String(text)) || nice > 19) {
+    throw new UsageError(`--compression-nice must be 0 to 19, got \`${text}\``);
+  }
+  return nice;
 }
 
 /** Runs `dump` for the CLI: parse, dump, print the summary. Returns the exit code. */

@@ -33,6 +33,11 @@ export interface DumpOptions {
   readOutdated?: boolean;
   /** Gzip level 1–9 (`--compression-level`, default 6). */
   compressionLevel?: number;
+  /**
+   * Nice value of the compression threads, 0–19 (`--compression-nice`, default 19: they take
+   * only the CPU the server leaves idle; 0 keeps the tool's own priority).
+   */
+  compressionNice?: number;
   /** Progress and summary on stderr; `quiet` silences them. */
   progress?: ProgressOptions;
   /** Aborting stops the dump; the reason (e.g. an InterruptedError) is what `dump` rejects with. */

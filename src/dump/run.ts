@@ -31,6 +31,8 @@ export const DUMP_DEFAULTS = {
   retries: 5,
   retryDelayMs: 500,
   batchTimeoutMs: 120_000,
+  /** The lowest priority Unix has: compression takes only the CPU the server leaves idle. */
+  compressionNice: 19,
 } as const;
 
 /**
@@ -76,6 +78,7 @@ export async function dump(options: DumpOptions): Promise<DumpSummary> {
     level: options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL,
     // Tables in flight compress in parallel, up to one worker per core.
     workers: Math.min(clients, navigator.hardwareConcurrency || 1),
+    nice: options.compressionNice ?? DUMP_DEFAULTS.compressionNice,
   });
   compression.prestart();
   const abortArchive = () => void archive?.abort(signal.reason);

@@ -603,10 +603,6 @@ async function spoolEntry(
   return path;
 }
 
-function emptyArray(): ReadableStream<Uint8Array> {
-  return new Blob(["[]"]).stream();
-}
-
 function nameOf(t: { db: string; table: string }): string {
   return `${t.db}.${t.table}`;
 }
