@@ -218,15 +218,16 @@ Deno.test({
         `${dir}/worker.js`,
         await bundleModule(RUNTIME_MODULES.deflateWorker),
       );
-      // Started the way the bundle starts it, with the tool's permissions only; it says when
-      // its worker has answered, and waits for stdin to close while its threads are looked at.
+      // Started the way the bundle starts it, with the tool's permissions only, and asked for
+      // nice 19 as a dump asks; it says when its worker has answered, and waits for stdin to
+      // close while its threads are looked at.
       await Deno.writeTextFile(
         `${dir}/probe.ts`,
         `import { useBundledCode } from ${JSON.stringify(new URL("src/build.ts", root).href)};
 import { DeflatePool } from ${JSON.stringify(new URL("src/archive/deflate_pool.ts", root).href)};
 
 useBundledCode({ deflateWorker: Deno.readTextFileSync("worker.js") });
-const pool = new DeflatePool({ level: 6, workers: 1 });
+const pool = new DeflatePool({ level: 6, workers: 1, nice: 19 });
 const piece = await pool.deflatePiece(new TextEncoder().encode("probe"), true);
 console.log(JSON.stringify([...piece.deflated]));
 for await (const _ of Deno.stdin.readable) { /* until the test closes it */ }
