@@ -437,9 +437,13 @@ Deno.test({
     const { InterruptedError } = await import("../src/errors.ts");
     const target = await testTarget();
     try {
-      target.server!.faults.delayResponses(100, 56);
       const controller = new AbortController();
-      setTimeout(() => controller.abort(new InterruptedError("SIGINT")), 400);
+      // Ctrl-C while the first insert is with the server, however long the pre-scan took.
+      target.server!.faults.delayResponses(100, (query) => {
+        if (query.termType !== 56) return false;
+        queueMicrotask(() => controller.abort(new InterruptedError("SIGINT")));
+        return true;
+      });
       const error = await restore(
         options(target, { signal: controller.signal, batchSize: 200, clients: 2 }),
       ).catch((e) => e);
