@@ -140,8 +140,11 @@ Deno.test({
         only: ["league.events"],
         dbPrefix: `${target.uniqueDb("cli")}_`,
       });
-      // Slow enough that the dump (about six round trips) is still running after 2.5 s.
-      target.server!.faults.delayResponses(800);
+      // Slow enough that the dump (about six round trips) is still running when interrupted:
+      // after its first query reached the server, however long it took to start.
+      let queried!: () => void;
+      const firstQuery = new Promise<void>((resolve) => queried = resolve);
+      target.server!.faults.delayResponses(800, () => (queried(), true));
       const child = cli([
         "dump",
         "-c",
@@ -152,7 +155,9 @@ Deno.test({
         `${dir}/b.tar.gz`,
       ], { cwd: dir })
         .spawn();
-      await new Promise((resolve) => setTimeout(resolve, 2500));
+      await firstQuery;
+      // Past start-up: the signal handler is installed before the first query is sent.
+      await new Promise((resolve) => setTimeout(resolve, 300));
       child.kill("SIGINT");
       const out = await child.output();
       assert.equal(out.code, 130, decoder.decode(out.stderr));
