@@ -18,6 +18,7 @@ Deno.test("every query term is the one rethinkdb-ts builds", () => {
     ["dbList", q.dbList(), r.dbList()],
     ["dbCreate", q.dbCreate("league"), r.dbCreate("league")],
     ["dbDrop", q.dbDrop("league"), r.dbDrop("league")],
+    ["sync", q.sync(usersTerm), users.sync()],
     ["tableDrop", q.tableDrop("league", "users"), r.db("league").tableDrop("users")],
     [
       "tableCreate",

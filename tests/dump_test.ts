@@ -229,7 +229,12 @@ Deno.test({
       await assert.rejects(
         () =>
           dump(
-            options(target, { file: `${dir}/f.tar.gz`, exports: dbs, retries: 1, retryDelayMs: 1 }),
+            options(target, {
+              file: `${dir}/f.tar.gz`,
+              exports: dbs,
+              retryForMs: 100,
+              retryDelayMs: 1,
+            }),
           ),
         /disk on fire/,
       );

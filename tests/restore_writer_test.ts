@@ -13,13 +13,21 @@ import {
   WriterPool,
 } from "../src/restore/writer.ts";
 
-/** Links to a fake server that records the largest number of batches and bytes in flight. */
-function fakeLinks(count: number) {
-  const stats = { batches: 0, bytes: 0, maxBatches: 0, maxBytes: 0, inserted: 0 };
+/**
+ * Links to a fake server that records the largest number of batches and bytes in flight, the
+ * inserts and the syncs; `onInsert` sees each insert's documents as it arrives.
+ */
+function fakeLinks(count: number, onInsert?: (docs: { id: number }[]) => void) {
+  const stats = { batches: 0, bytes: 0, maxBatches: 0, maxBytes: 0, inserted: 0, syncs: 0 };
   const conn = {
+    sync() {
+      stats.syncs++;
+      return Promise.resolve();
+    },
     async insertJson(_db: string, _table: string, text: Uint8Array) {
       const json = new TextDecoder().decode(text);
-      const docs = JSON.parse(json) as unknown[];
+      const docs = JSON.parse(json) as { id: number }[];
+      onInsert?.(docs);
       stats.batches++;
       stats.bytes += json.length - 2;
       stats.maxBatches = Math.max(stats.maxBatches, stats.batches);
@@ -40,6 +48,7 @@ function fakeLinks(count: number) {
   } as unknown as Connection;
   const link = {
     connection: () => Promise.resolve(conn),
+    run: (work: (conn: Connection) => Promise<unknown>) => work(conn),
     succeeded() {},
     recover: (error: unknown) => Promise.reject(error),
   } as unknown as Link;
@@ -86,6 +95,44 @@ Deno.test("insertBatches: large documents go one at a time, the next one read me
   assert.equal(stats.inserted, 5);
   assert.ok(stats.maxBytes <= MAX_BYTES_IN_FLIGHT, `${stats.maxBytes} bytes were in flight`);
   assert.ok(stats.maxBytes >= big, "the large documents were sent");
+});
+
+Deno.test("insertBatches: soft writes count once a checkpoint covers them; after a failure the batches not yet durable go again", async () => {
+  let pool!: WriterPool;
+  const sent = new Map<number, number>();
+  const { links, stats } = fakeLinks(4, (docs) => {
+    for (const { id } of docs) sent.set(id, (sent.get(id) ?? 0) + 1);
+    // Another connection of the restore meets a restart while the 20th batch goes in.
+    if (docs[0].id === 19 && sent.get(19) === 1) pool.noteFailure();
+  });
+  pool = new WriterPool(links);
+  const durable: number[] = [];
+  const written = await insertBatches(pool, "db", "t", batchesOf(Array(40).fill(1000)), {
+    ...options,
+    onDurable: (documents) => durable.push(documents),
+  });
+  assert.equal(written, 40);
+  assert.equal(durable.reduce((a, b) => a + b, 0), 40, "each document counted once, when durable");
+  assert.ok(stats.syncs >= 1, "the table ends with a checkpoint");
+  assert.deepEqual([...sent.keys()].sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i));
+  // Every batch sent before the failure, acknowledged or not, goes again; none after it.
+  for (const [id, times] of sent) {
+    if (id < 19) assert.equal(times, 2, `batch ${id}`);
+    if (id > 23) assert.equal(times, 1, `batch ${id}`);
+  }
+});
+
+Deno.test("insertBatches: with hard durability every acknowledged batch is written, no checkpoint", async () => {
+  const { links, stats } = fakeLinks(4);
+  const written = await insertBatches(
+    new WriterPool(links),
+    "db",
+    "t",
+    batchesOf(Array(10).fill(1000)),
+    { durability: "hard", force: false },
+  );
+  assert.equal(written, 10);
+  assert.equal(stats.syncs, 0);
 });
 
 Deno.test("whileDatabaseUnseen: runs again until the new database is seen, other errors at once", async () => {

@@ -21,6 +21,7 @@ export const CONNECTION_OPTIONS = {
   password: { type: "boolean", short: "p" },
   "password-file": { type: "string" },
   "tls-cert": { type: "string" },
+  "retry-for": { type: "string" },
   quiet: { type: "boolean", short: "q" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean" },
@@ -32,7 +33,9 @@ export const CONNECTION_HELP = `Connection options:
   -u, --user USER           user name (default admin)
   -p, --password            prompt for the password (no echo)
       --password-file FILE  read the password from the first line of FILE
-      --tls-cert FILE       connect with TLS, verifying the server against this CA certificate`;
+      --tls-cert FILE       connect with TLS, verifying the server against this CA certificate
+      --retry-for TIME      how long to ride out a lost connection, a restart or an
+                            unavailable table before giving up: 90s, 5m, 0 (default 60s)`;
 
 /** Parsed flags: strings, booleans, or lists of strings for repeatable options. */
 export type ParsedValues = Record<string, string | boolean | string[] | undefined>;
@@ -106,6 +109,29 @@ export function positiveInteger(
     throw new UsageError(`--${name} must be a positive integer, got \`${text}\``);
   }
   return Number(text);
+}
+
+/**
+ * Reads `--retry-for`: a duration in `ms`, `s` (the default unit), `m` or `h`, as milliseconds;
+ * `undefined` when absent.
+ *
+ * @example
+ * ```ts
+ * retryFor({ "retry-for": "90s" }); // 90_000
+ * retryFor({ "retry-for": "5m" }); // 300_000
+ * ```
+ */
+export function retryFor(values: ParsedValues): number | undefined {
+  const raw = values["retry-for"];
+  if (raw === undefined) return undefined;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(String(raw));
+  if (!match) {
+    throw new UsageError(
+      `--retry-for must be a duration such as 90s, 5m or 0, got \`${String(raw)}\``,
+    );
+  }
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? "s"]!;
+  return Math.round(Number(match[1]) * unit);
 }
 
 /** A list option (`-e`, `-i`) as an array. */

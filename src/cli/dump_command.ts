@@ -15,6 +15,7 @@ import {
   parseCommandLine,
   type ParsedValues,
   positiveInteger,
+  retryFor,
   stringList,
 } from "./args.ts";
 import type { CommandContext } from "./context.ts";
@@ -83,6 +84,7 @@ export async function parseDumpArgs(args: string[]): Promise<DumpOptions | "help
     readOutdated: values["read-outdated"] === true,
     compressionLevel: compressionLevel(values),
     compressionNice: compressionNice(values),
+    retryForMs: retryFor(values),
     progress: { quiet: values.quiet === true || file === "-" },
   };
 }

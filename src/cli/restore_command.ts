@@ -17,6 +17,7 @@ import {
   connectOptions,
   parseCommandLine,
   positiveInteger,
+  retryFor,
   stringList,
 } from "./args.ts";
 import type { CommandContext } from "./context.ts";
@@ -115,6 +116,7 @@ export async function parseRestoreArgs(
     shards: positiveInteger(values, "shards", undefined),
     replicas: positiveInteger(values, "replicas", undefined),
     batchSize: positiveInteger(values, "batch-size", undefined),
+    retryForMs: retryFor(values),
     progress: { quiet: values.quiet === true },
   };
 }

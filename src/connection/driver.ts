@@ -471,6 +471,11 @@ export class Connection {
     await this.#run(q.tableCreate(db, table, optargs));
   }
 
+  /** Makes every write to a table so far durable (`table.sync()`). */
+  async sync(db: string, table: string): Promise<void> {
+    await this.#run(q.sync(q.table(db, table)));
+  }
+
   /** Waits until a table is ready for writes. */
   async waitForTable(db: string, table: string, timeoutSeconds = 60): Promise<void> {
     await this.#run(q.wait(q.table(db, table), timeoutSeconds));

@@ -1,7 +1,18 @@
 /**
- * A worker's connection to the server that survives drops: each failure that means "the
- * connection was lost" is answered by a new connection after an exponentially growing delay,
- * a bounded number of times in a row.
+ * A worker's connection to the server that rides out what a cluster does in its normal life: a
+ * dropped connection, a restart, a failover. Two kinds of failure are transient:
+ *
+ * - **a lost connection** (reset, closed, timed out; while reconnecting, refused too): a new
+ *   connection is opened after a pause that doubles each time;
+ * - **an unavailable table** (the server's `Cannot perform read: primary replica … not
+ *   available` after a restart, `… lost contact with primary replica`, `The server(s) hosting
+ *   table … are currently unreachable`): after the pause, the link waits for the table
+ *   (`table.wait()`), then the work goes on from where it stood.
+ *
+ * Both share one budget of time, counted from the first failure of a run of failures and reset
+ * by any success: `retryForMs`. Retries do not multiply: when many operations are waiting on one
+ * connection and it breaks, that is one failure, one warning and one reconnect, and the other
+ * operations wait for it.
  *
  * @module
  */
@@ -11,8 +22,31 @@ import {
   ConnectionLostError,
   type ConnectOptions,
   isConnectionLost,
+  ServerError,
 } from "./driver.ts";
 import { BackupError, firstLine } from "../errors.ts";
+
+/** The longest pause between two attempts. */
+export const MAX_RETRY_DELAY_MS = 4000;
+
+/** A table, when the work concerns one: an unavailable table is waited for. */
+export interface LinkTable {
+  db: string;
+  table: string;
+}
+
+/** What {@link LinkOptions.onRetry} is told of each failure that starts a pause. */
+export interface RetryEvent {
+  /** What was being done, e.g. `reading league.users`. */
+  task: string;
+  /** The failure. */
+  error: unknown;
+  /** What the link waits for before trying again, e.g. `reconnecting in 0.5s`. */
+  waitingFor: string;
+  /** Time spent in this run of failures so far, and the budget. */
+  elapsedMs: number;
+  budgetMs: number;
+}
 
 /** How a {@link Link} connects and retries. */
 export interface LinkOptions {
@@ -20,14 +54,61 @@ export interface LinkOptions {
   connect: (options: ConnectOptions) => Promise<Connection>;
   /** Where to connect. */
   address: ConnectOptions;
-  /** Reconnect attempts in a row before giving up. */
-  retries: number;
-  /** Delay before the first reconnect (ms); doubled for each further one. */
+  /** How long a run of failures may last before the link gives up (ms). */
+  retryForMs: number;
+  /** The first pause (ms); doubled for each further one, up to {@link MAX_RETRY_DELAY_MS}. */
   retryDelayMs: number;
   /** Aborting closes the connection, so a pending read fails at once. */
   signal: AbortSignal;
-  /** Told about each reconnect, e.g. to print a warning; `task` is what was being done. */
-  onRetry?: (attempt: number, delayMs: number, error: unknown, task: string) => void;
+  /** Told about each failure that starts a pause, e.g. to print a warning. */
+  onRetry?: (event: RetryEvent) => void;
+}
+
+/**
+ * True when `error` is the server saying a table cannot serve right now (a restart, a
+ * failover, a lost replica), which waiting cures. Every availability failure of RethinkDB 2.4
+ * reads `Cannot perform read: …` or `Cannot perform write: …` (`real_table.cc`), or comes from
+ * an administrative operation on a table whose servers are unreachable (`admin_op_exc.hpp`).
+ *
+ * @example
+ * ```ts
+ * import { isUnavailable } from "./link.ts";
+ * import { ServerError } from "./driver.ts";
+ *
+ * isUnavailable(new ServerError(
+ *   'Cannot perform read: primary replica for shard ["", +inf) not available', 18, 4100000,
+ * )); // true
+ * isUnavailable(new ServerError("Table `a.b` does not exist.", 18, 4100000)); // false
+ * ```
+ */
+export function isUnavailable(error: unknown): boolean {
+  if (!(error instanceof ServerError) || error.responseType !== 18) return false;
+  return /^Cannot perform (read|write): /.test(error.message) ||
+    /^The server\(s\) hosting table `[^`]*` are currently unreachable\./.test(error.message) ||
+    /^We lost contact with the server\(s\) hosting table /.test(error.message);
+}
+
+/**
+ * The warning line of a {@link RetryEvent}.
+ *
+ * @example
+ * ```ts
+ * import { describeRetry } from "./link.ts";
+ *
+ * describeRetry({
+ *   task: "reading league.users", error: new Error("connection reset"),
+ *   waitingFor: "reconnecting in 0.5s", elapsedMs: 0, budgetMs: 60_000,
+ * }); // "reading league.users: connection reset; reconnecting in 0.5s (0.0s of --retry-for 60s spent)"
+ * ```
+ */
+export function describeRetry(event: RetryEvent): string {
+  return `${event.task}: ${firstLine(event.error)}; ${event.waitingFor} (${
+    seconds(event.elapsedMs)
+  } of --retry-for ${seconds(event.budgetMs)} spent)`;
+}
+
+function seconds(ms: number): string {
+  return ms >= 10_000 ? `${Math.round(ms / 1000)}s` : `${(ms / 1000).toFixed(1)}s`;
 }
 
 /**
@@ -35,15 +116,25 @@ export interface LinkOptions {
  *
  * @example
  * ```ts
- * const link = new Link({ connect, address, retries: 5, retryDelayMs: 500, signal });
- * const info = await link.run((conn) => conn.tableInfo("league", "users"));
+ * const link = new Link({ connect, address, retryForMs: 60_000, retryDelayMs: 500, signal });
+ * const info = await link.run((conn) => conn.tableInfo("league", "users"), "reading", {
+ *   db: "league",
+ *   table: "users",
+ * });
  * await link.close();
  * ```
  */
 export class Link {
   readonly #options: LinkOptions;
   #conn: Connection | undefined;
-  #failures = 0;
+  #opening: Promise<Connection> | undefined;
+  /** Connections already given up: work failing on one of them joins the recovery under way. */
+  readonly #lost = new WeakSet<Connection>();
+  /** When the current run of failures began, if one is under way. */
+  #failingSince: number | undefined;
+  #attempt = 0;
+  /** The pause every failing operation waits out, while one is under way. */
+  #pause: Promise<void> | undefined;
   readonly #onAbort = () => void this.close();
 
   constructor(options: LinkOptions, conn?: Connection) {
@@ -52,68 +143,140 @@ export class Link {
     options.signal.addEventListener("abort", this.#onAbort, { once: true });
   }
 
-  /** The open connection, connecting first if needed. */
+  /** The open connection, connecting first if needed (one connection, however many ask). */
   async connection(): Promise<Connection> {
     this.#options.signal.throwIfAborted();
-    if (!this.#conn) {
-      try {
-        this.#conn = await this.#options.connect(this.#options.address);
-      } catch (error) {
-        // While reconnecting, a refused or timed-out connection (the server restarting) is one
-        // more lost connection, retried within the same budget.
-        if (this.#failures === 0 || !(error instanceof BackupError)) throw error;
-        throw new ConnectionLostError(error.message, { cause: error });
-      }
+    if (this.#conn) return this.#conn;
+    this.#opening ??= this.#open().finally(() => (this.#opening = undefined));
+    return await this.#opening;
+  }
+
+  async #open(): Promise<Connection> {
+    let conn: Connection;
+    try {
+      conn = await this.#options.connect(this.#options.address);
+    } catch (error) {
+      // While recovering, a refused or timed-out connection (the server restarting) is one
+      // more lost connection, retried within the same budget.
+      if (this.#failingSince === undefined || !(error instanceof BackupError)) throw error;
+      throw new ConnectionLostError(error.message, { cause: error });
     }
-    if (this.#options.signal.aborted) await this.close();
-    this.#options.signal.throwIfAborted();
-    return this.#conn!;
+    if (this.#options.signal.aborted) {
+      await conn.close();
+      this.#options.signal.throwIfAborted();
+    }
+    this.#conn = conn;
+    return conn;
   }
 
   /**
-   * Runs `work` on the connection; when it fails with a lost connection, reconnects (after the
-   * backoff delay) and runs it again.
+   * Runs `work` on the connection; after a lost connection or an unavailable `table`, recovers
+   * (see {@link recover}) and runs it again. `task` names the work in warnings and errors.
    */
-  async run<T>(work: (conn: Connection) => Promise<T>, task = "a query"): Promise<T> {
+  async run<T>(
+    work: (conn: Connection) => Promise<T>,
+    task = "a query",
+    table?: LinkTable,
+  ): Promise<T> {
     while (true) {
+      let conn: Connection | undefined;
       try {
-        const result = await work(await this.connection());
+        conn = await this.connection();
+        const result = await work(conn);
         this.succeeded();
         return result;
       } catch (error) {
-        await this.recover(error, task);
+        await this.recover(error, task, { conn, table });
       }
     }
   }
 
-  /** Marks progress: the next loss starts the backoff again from the first delay. */
+  /** Marks progress: the next failure starts a new run, with a full budget. */
   succeeded(): void {
-    this.#failures = 0;
+    this.#failingSince = undefined;
+    this.#attempt = 0;
   }
 
   /**
-   * Handles a failure of work on this link: rethrows it (or the abort reason) unless it is a
-   * lost connection with retries left, in which case it drops the connection and waits out the
-   * backoff delay; the caller then tries again. `task` names the work in warnings.
+   * Handles a failure of work on this link: rethrows it (or the abort reason) unless it is
+   * transient and the budget is not spent; otherwise waits (a pause, then a new connection or
+   * the table's readiness) and returns, and the caller tries again. `conn` is the connection the
+   * work failed on; `table` the table it concerned.
    */
-  async recover(error: unknown, task = "a query"): Promise<void> {
+  async recover(
+    error: unknown,
+    task = "a query",
+    where: { conn?: Connection; table?: LinkTable } = {},
+  ): Promise<void> {
     const { signal } = this.#options;
     signal.throwIfAborted();
-    if (!isConnectionLost(error)) throw error;
-    await this.close();
-    this.#failures++;
-    if (this.#failures > this.#options.retries) {
+    const lost = isConnectionLost(error);
+    if (!lost && !isUnavailable(error)) throw error;
+    const { conn, table } = where;
+    if (lost && conn !== undefined) {
+      // Another operation already answered this connection's loss: wait with it.
+      if (this.#lost.has(conn)) return await this.#pause;
+      this.#lost.add(conn);
+      if (this.#conn === conn) this.#conn = undefined;
+      // Not awaited: the pause must be in place before anyone else fails on this connection.
+      conn.close().catch(() => {});
+    } else if (this.#pause !== undefined) {
+      // Already pausing (a reconnect refused, a table unavailable): one failure, one warning.
+      return await this.#pause;
+    }
+    const now = Date.now();
+    this.#failingSince ??= now;
+    const elapsed = now - this.#failingSince;
+    const budget = this.#options.retryForMs;
+    if (elapsed >= budget) {
       throw new BackupError(
-        `${task}: gave up after ${this.#options.retries} reconnect attempts: ${
+        `${task}: gave up after ${seconds(elapsed)} of retrying (--retry-for ${seconds(budget)}): ${
           firstLine(error)
         }; check the server and the network, then run the command again`,
         undefined,
         { cause: error },
       );
     }
-    const delay = this.#options.retryDelayMs * 2 ** (this.#failures - 1);
-    this.#options.onRetry?.(this.#failures, delay, error, task);
-    await sleep(delay, signal);
+    const delay = Math.min(
+      this.#options.retryDelayMs * 2 ** this.#attempt++,
+      MAX_RETRY_DELAY_MS,
+      budget - elapsed,
+    );
+    const waitingFor = lost
+      ? `reconnecting in ${(delay / 1000).toFixed(1)}s`
+      : table
+      ? `waiting for table ${table.db}.${table.table} to be ready`
+      : `trying again in ${(delay / 1000).toFixed(1)}s`;
+    this.#options.onRetry?.({ task, error, waitingFor, elapsedMs: elapsed, budgetMs: budget });
+    const deadline = this.#failingSince + budget;
+    const pause = (async () => {
+      await sleep(delay, signal);
+      if (!lost && table) await this.#waitFor(table, deadline - Date.now());
+    })();
+    this.#pause = pause;
+    try {
+      await pause;
+    } finally {
+      if (this.#pause === pause) this.#pause = undefined;
+    }
+  }
+
+  /** Waits until `table` is ready, for at most `ms`; a failure here is left to the next try. */
+  async #waitFor(table: LinkTable, ms: number): Promise<void> {
+    if (ms <= 0) return;
+    let conn: Connection | undefined;
+    try {
+      conn = await this.connection();
+      await conn.waitForTable(table.db, table.table, Math.max(1, Math.ceil(ms / 1000)));
+    } catch (error) {
+      this.#options.signal.throwIfAborted();
+      if (isConnectionLost(error) && conn !== undefined && this.#conn === conn) {
+        // The next try reconnects, and counts the loss.
+        this.#lost.add(conn);
+        this.#conn = undefined;
+        conn.close().catch(() => {});
+      }
+    }
   }
 
   /** Closes the connection (a later call reconnects). */

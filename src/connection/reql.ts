@@ -36,6 +36,7 @@ const T = {
   INFO: 79,
   JSON: 98,
   INDEX_STATUS: 139,
+  SYNC: 138,
   INDEX_WAIT: 140,
   SUM: 145,
   BINARY: 155,
@@ -166,6 +167,11 @@ export function getWriteHook(tableTerm: Term): Term {
 /** `table.setWriteHook(fn)`, `fn` a BINARY function blob or `null` to remove it. */
 export function setWriteHook(tableTerm: Term, fn: Term): Term {
   return term(T.SET_WRITE_HOOK, [tableTerm, fn]);
+}
+
+/** `table.sync()`. */
+export function sync(tableTerm: Term): Term {
+  return term(T.SYNC, [tableTerm]);
 }
 
 /** `table.wait({timeout})`. */

@@ -42,8 +42,11 @@ export interface DumpOptions {
   progress?: ProgressOptions;
   /** Aborting stops the dump; the reason (e.g. an InterruptedError) is what `dump` rejects with. */
   signal?: AbortSignal;
-  /** Reconnect attempts per table after a dropped connection or timeout (default 5). */
-  retries?: number;
+  /**
+   * How long a run of failures (lost connections, a restart, an unavailable table) may last
+   * before the dump gives up (`--retry-for`, ms, default 60000).
+   */
+  retryForMs?: number;
   /** Delay before the first retry, doubled each time (ms, default 500). */
   retryDelayMs?: number;
   /** Give up on a read batch after this long and retry (ms, default 120000). */

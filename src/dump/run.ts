@@ -15,10 +15,9 @@ import { ArchiveWriter } from "../archive/tar_writer.ts";
 import { DeflatePool } from "../archive/deflate_pool.ts";
 import { DEFAULT_COMPRESSION_LEVEL } from "../archive/gzip_member.ts";
 import { connect, type Connection } from "../connection/driver.ts";
-import { firstLine } from "../errors.ts";
 import { Progress } from "../progress/progress.ts";
 import { describeFsError } from "./fs_errors.ts";
-import { Link } from "../connection/link.ts";
+import { describeRetry, Link } from "../connection/link.ts";
 import type { DumpOptions, DumpSummary } from "./options.ts";
 import { checkTarget, openFileOutput, type Output, stdoutOutput } from "./output.ts";
 import { planTables } from "./plan.ts";
@@ -28,7 +27,7 @@ import { exportTable, type TableResult } from "./table.ts";
 /** Defaults of the tuning options. */
 export const DUMP_DEFAULTS = {
   clients: 3,
-  retries: 5,
+  retryForMs: 60_000,
   retryDelayMs: 500,
   batchTimeoutMs: 120_000,
   /** The lowest priority Unix has: compression takes only the CPU the server leaves idle. */
@@ -109,15 +108,10 @@ export async function dump(options: DumpOptions): Promise<DumpSummary> {
       links[worker] ??= new Link({
         connect,
         address: options.connect,
-        retries: options.retries ?? DUMP_DEFAULTS.retries,
+        retryForMs: options.retryForMs ?? DUMP_DEFAULTS.retryForMs,
         retryDelayMs: options.retryDelayMs ?? DUMP_DEFAULTS.retryDelayMs,
         signal,
-        onRetry: (attempt, delay, error, task) =>
-          progress.warn(
-            `${task}: ${firstLine(error)}; reconnecting in ${
-              (delay / 1000).toFixed(1)
-            }s (attempt ${attempt} of ${options.retries ?? DUMP_DEFAULTS.retries})`,
-          ),
+        onRetry: (event) => progress.warn(describeRetry(event)),
         // The planning connection is reused by the first worker: one login fewer.
       }, worker === 0 ? first : undefined);
       return links[worker];

@@ -7,7 +7,13 @@
  * @module
  */
 
-import type { IndexStatus, TableInfo, TableName, WriteHook } from "../connection/driver.ts";
+import type {
+  Connection,
+  IndexStatus,
+  TableInfo,
+  TableName,
+  WriteHook,
+} from "../connection/driver.ts";
 import { DOCUMENT_SEPARATOR, DocumentsEncoder } from "../archive/documents.ts";
 import {
   type BackupRecord,
@@ -79,19 +85,23 @@ export async function exportTable(
   const { db, table } = name;
   // The official tool's queries (info, indexStatus, getWriteHook) and the config, sent in that
   // order without waiting for each answer: one round trip instead of four.
-  const meta: TableMeta = await link.run(async (conn) => {
-    const [info, indexes, writeHook, config] = await Promise.all([
-      conn.tableInfo(db, table),
-      conn.indexStatus(db, table),
-      conn.writeHook(db, table),
-      conn.tableConfig(db, table).catch((error) => {
-        // A user without config permission still gets a complete dump, just without it.
-        if (error instanceof ServerError) return undefined;
-        throw error;
-      }),
-    ]);
-    return { info, indexes, writeHook, config };
-  }, `reading the metadata of ${label}`);
+  const meta: TableMeta = await link.run(
+    async (conn) => {
+      const [info, indexes, writeHook, config] = await Promise.all([
+        conn.tableInfo(db, table),
+        conn.indexStatus(db, table),
+        conn.writeHook(db, table),
+        conn.tableConfig(db, table).catch((error) => {
+          // A user without config permission still gets a complete dump, just without it.
+          if (error instanceof ServerError) return undefined;
+          throw error;
+        }),
+      ]);
+      return { info, indexes, writeHook, config };
+    },
+    `reading the metadata of ${label}`,
+    name,
+  );
   const estimate = (meta.info.doc_count_estimates ?? []).reduce((a, b) => a + b, 0);
   job.progress.startTable(label, estimate);
   // Spool files are numbered: table names may hold characters a file system dislikes.
@@ -158,8 +168,9 @@ async function readDocuments(
   let after: unknown = undefined;
   let started = false;
   while (true) {
+    let conn: Connection | undefined;
     try {
-      const conn = await link.connection();
+      conn = await link.connection();
       const batches = conn.readTableRaw(name.db, name.table, {
         primaryKey,
         after: started ? after : undefined,
@@ -183,7 +194,8 @@ async function readDocuments(
       }
       break;
     } catch (error) {
-      await link.recover(error, `reading ${label}`);
+      // A lost connection or an unavailable table (a restart, a failover): resume after `after`.
+      await link.recover(error, `reading ${label}`, { conn, table: name });
     }
   }
   await body.write(encoder.end());

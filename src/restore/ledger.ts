@@ -1,7 +1,9 @@
 /**
- * What a restore did to each target table, as the server acknowledged it: not started, created
+ * What a restore did to each target table, as the server confirmed it: not started, created
  * (still empty), data going in, or complete. The summary after a failure or an interruption is
- * read from here, so it counts every acknowledged document, incomplete tables included.
+ * read from here, so it counts every document written, incomplete tables included. Written
+ * means durable: acknowledged with hard durability, or covered by a checkpoint (`sync()`) with
+ * soft durability (see `./checkpoint.ts`).
  *
  * @module
  */
@@ -11,9 +13,9 @@ export type TableStage = "pending" | "created" | "writing" | "complete";
 
 /** Counts and table lists of a restore, as {@link RestoreLedger.outcome} reports them. */
 export interface RestoreOutcome {
-  /** Documents the server acknowledged, over all tables. */
+  /** Documents written (durably), over all tables. */
   documents: number;
-  /** Acknowledged documents per target `db.table` (tables with at least one). */
+  /** Documents written per target `db.table` (tables with at least one). */
   documentsByTable: Record<string, number>;
   /** Tables whose data, indexes and hook are all in. */
   complete: string[];
@@ -53,7 +55,7 @@ export class RestoreLedger {
     if (order.indexOf(stage) > order.indexOf(now)) this.#stages.set(name, stage);
   }
 
-  /** Counts documents the server acknowledged for a table. */
+  /** Counts documents written durably to a table. */
   acknowledge(name: string, documents: number): void {
     this.#documents.set(name, (this.#documents.get(name) ?? 0) + documents);
   }
@@ -91,7 +93,7 @@ export class RestoreLedger {
 }
 
 /**
- * The line printed when a restore stops early: documents acknowledged, tables written in part
+ * The line printed when a restore stops early: documents written, tables written in part
  * (with their counts) and tables not started.
  *
  * @example

@@ -40,8 +40,11 @@ export interface RestoreOptions {
   batchSize?: number;
   /** Progress and summary on stderr; `quiet` silences them. */
   progress?: ProgressOptions;
-  /** Reconnect attempts in a row after a lost connection (default 5). */
-  retries?: number;
+  /**
+   * How long a run of failures (lost connections, a restart, an unavailable table) may last
+   * before the restore gives up (`--retry-for`, ms, default 60000).
+   */
+  retryForMs?: number;
   /** Delay before the first reconnect, in ms, doubled for each further one (default 500). */
   retryDelayMs?: number;
   /**

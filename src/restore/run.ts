@@ -31,8 +31,8 @@ import {
 } from "../archive/mod.ts";
 import { planTableConfig } from "../archive/table_config.ts";
 import { connect, type Connection } from "../connection/driver.ts";
-import { Link } from "../connection/link.ts";
-import { BackupError, firstLine } from "../errors.ts";
+import { describeRetry, Link } from "../connection/link.ts";
+import { BackupError } from "../errors.ts";
 import { allProblems, ArchiveCatalog, type InspectedTable } from "../inspect/catalog.ts";
 import type { JsonEntryCheck } from "../inspect/json_check.ts";
 import { type Prescan, prescanArchive, prescanError } from "../inspect/prescan.ts";
@@ -71,8 +71,8 @@ const CREATE_CONCURRENCY = 64;
  */
 const LOOKAHEAD_BYTES = 64 * 1024 * 1024;
 
-/** Reconnect policy, as dump's: attempts in a row, and the first delay (doubled each time). */
-export const RETRY = { retries: 5, retryDelayMs: 500 } as const;
+/** Retry policy, as dump's: the time budget, and the first delay (doubled each time). */
+export const RETRY = { retryForMs: 60_000, retryDelayMs: 500 } as const;
 
 /**
  * Restores an archive (ours or the official tool's) into a cluster.
@@ -140,22 +140,20 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
         () => connect(options.connect),
       ),
     );
-    // Every connection reconnects after a loss, with dump's retry policy and a warning each.
+    // Every connection rides out losses and unavailable tables, with dump's retry policy and a
+    // warning each; any such failure may have cost soft writes (see WriterPool.failures).
     const signal = stop.signal;
-    const retries = options.retries ?? RETRY.retries;
     const links = [control, ...others].map((conn) =>
       new Link({
         connect,
         address: options.connect,
-        retries,
+        retryForMs: options.retryForMs ?? RETRY.retryForMs,
         retryDelayMs: options.retryDelayMs ?? RETRY.retryDelayMs,
         signal,
-        onRetry: (attempt, delay, error, task) =>
-          progress.warn(
-            `${task}: ${firstLine(error)}; reconnecting in ${
-              (delay / 1000).toFixed(1)
-            }s (attempt ${attempt} of ${retries})`,
-          ),
+        onRetry: (event) => {
+          pool?.noteFailure();
+          progress.warn(describeRetry(event));
+        },
       }, conn)
     );
     pool = new WriterPool(links);
@@ -192,23 +190,27 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
           config.warnings.forEach((w) => progress.warn(w));
           const { db, table } = entry.target;
           let attempts = 0;
-          await writer.run(async (conn) => {
-            await prepareTable(
-              conn,
-              db,
-              table,
-              entry.meta,
-              {
-                ...writeOptions,
-                ...config.create,
-              },
-              exists,
-              attempts++ > 0,
-            );
-            if (!exists && Object.keys(config.update).length > 0) {
-              await conn.updateTableConfig(db, table, config.update);
-            }
-          }, `creating ${target}`);
+          await writer.run(
+            async (conn) => {
+              await prepareTable(
+                conn,
+                db,
+                table,
+                entry.meta,
+                {
+                  ...writeOptions,
+                  ...config.create,
+                },
+                exists,
+                attempts++ > 0,
+              );
+              if (!exists && Object.keys(config.update).length > 0) {
+                await conn.updateTableConfig(db, table, config.update);
+              }
+            },
+            `creating ${target}`,
+            entry.target,
+          );
           if (!exists) ledger.advance(target, "created");
         });
         creation.then(() => answered.add(target), () => answered.add(target));
@@ -245,6 +247,7 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
         const created = await writer.run(
           (conn) => restoreIndexes(conn, db, table, entry.meta),
           `creating the indexes of ${target}`,
+          entry.target,
         );
         counts.indexes += created;
       }
@@ -253,6 +256,7 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
         await writer.run(
           (conn) => conn.setWriteHook(db, table, hook.function),
           `setting the write hook of ${target}`,
+          entry.target,
         );
         counts.writeHooks++;
       }
@@ -286,10 +290,9 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
         checkedBatches(body, check, () => catalog.endJson(table, check), table),
         {
           ...writeOptions,
-          onBatch: (docs, bytes) => {
-            ledger.acknowledge(target, docs);
-            progress.add(target, docs, bytes);
-          },
+          onBatch: (docs, bytes) => progress.add(target, docs, bytes),
+          // Written means durable: what a crash may still lose is not counted.
+          onDurable: (docs) => ledger.acknowledge(target, docs),
         },
       );
       // Indexes and the hook go on while the next tables' data streams in.

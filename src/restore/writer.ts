@@ -8,7 +8,8 @@
 
 import type { DocumentBatch, TableMetadata } from "../archive/mod.ts";
 import type { Connection, WriteResult } from "../connection/driver.ts";
-import type { Link } from "../connection/link.ts";
+import type { Link, LinkTable } from "../connection/link.ts";
+import { DurableBatches } from "./checkpoint.ts";
 import { BackupError } from "../errors.ts";
 
 /**
@@ -30,6 +31,7 @@ export class WriterPool {
   readonly #idle: Link[];
   readonly #waiters: ((link: Link) => void)[] = [];
   #next = 0;
+  #failures = 0;
 
   constructor(links: Link[]) {
     this.#links = links;
@@ -51,13 +53,26 @@ export class WriterPool {
   }
 
   /**
-   * Runs idempotent work (a schema change) on the next link in turn, again on a new connection
-   * if the connection is lost: the server runs queries of different connections in parallel
-   * more readily than those of one.
+   * Runs idempotent work (a schema change) on the next link in turn, again after a lost
+   * connection or while `table` is unavailable: the server runs queries of different
+   * connections in parallel more readily than those of one.
    */
-  run<T>(work: (conn: Connection) => Promise<T>, task: string): Promise<T> {
+  run<T>(work: (conn: Connection) => Promise<T>, task: string, table?: LinkTable): Promise<T> {
     const link = this.#links[this.#next++ % this.#links.length];
-    return link.run(work, task);
+    return link.run(work, task, table);
+  }
+
+  /**
+   * Failures (lost connections, unavailable tables) any link has met so far: each may be a
+   * restart that lost soft writes (see `./checkpoint.ts`).
+   */
+  get failures(): number {
+    return this.#failures;
+  }
+
+  /** Counts a failure; the links' `onRetry` calls it. */
+  noteFailure(): void {
+    this.#failures++;
   }
 
   /** Closes every connection. */
@@ -73,8 +88,10 @@ export interface TableWriteOptions {
   shards?: number;
   replicas?: number;
   signal?: AbortSignal;
-  /** Called after each batch is confirmed. */
+  /** Called after each batch is acknowledged (not for a batch sent again). */
   onBatch?: (documents: number, bytes: number) => void;
+  /** Called as documents become durable: at each checkpoint, or at once with hard durability. */
+  onDurable?: (documents: number) => void;
 }
 
 /**
@@ -162,8 +179,10 @@ export const MAX_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
 
 /**
  * Inserts every batch, up to one per pool connection at once and {@link MAX_BYTES_IN_FLIGHT};
- * resolves when all are confirmed. Any failed write stops the table with the server's first
- * error.
+ * resolves with the documents written once all are durable. With soft durability the table is
+ * made durable at checkpoints (`./checkpoint.ts`): batches a failure may have lost are sent
+ * again first, and the last checkpoint comes after the last batch. Any failed write stops the
+ * table with the server's first error.
  */
 export async function insertBatches(
   pool: WriterPool,
@@ -172,31 +191,44 @@ export async function insertBatches(
   batches: AsyncIterable<DocumentBatch>,
   options: TableWriteOptions,
 ): Promise<number> {
+  const where = { db, table };
+  const log = options.durability === "soft" ? new DurableBatches() : undefined;
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;
   let written = 0;
   let bytesInFlight = 0;
   let wake: (() => void) | undefined;
-  for await (const batch of batches) {
-    if (options.signal?.aborted) throw options.signal.reason;
-    if (failure) break;
+  let checkpoint: Promise<void> | undefined;
+  const durable = (documents: number) => {
+    written += documents;
+    if (documents > 0) options.onDurable?.(documents);
+  };
+  const startCheckpoint = () => {
+    const token = log!.begin();
+    checkpoint = pool.run((conn) => conn.sync(db, table), `making ${db}.${table} durable`, where)
+      .then(() => durable(log!.complete(token, pool.failures)))
+      .catch((error) => void (failure ??= inTable(error, db, table)))
+      .finally(() => (checkpoint = undefined));
+  };
+  /** Sends one batch once there is room; `again` for a batch a failure may have lost. */
+  const send = async (batch: DocumentBatch, again: boolean) => {
     // The next batch is read while earlier ones are in flight, and sent once there is room.
     while (bytesInFlight > 0 && bytesInFlight + batch.bytes > MAX_BYTES_IN_FLIGHT && !failure) {
       await new Promise<void>((resolve) => (wake = resolve));
     }
-    if (failure) break;
+    if (failure) return;
     const link = await pool.acquire();
-    if (failure) {
-      pool.release(link);
-      break;
-    }
+    if (failure) return pool.release(link);
     bytesInFlight += batch.bytes;
+    const failuresAtSend = pool.failures;
     const task = (async () => {
       try {
-        const result = await insertOnce(link, db, table, batch, options);
+        const result = await insertOnce(link, where, batch, options, again);
         checkWrite(result, batch.count, db, table);
-        written += batch.count;
-        options.onBatch?.(batch.count, batch.bytes);
+        if (!again) options.onBatch?.(batch.count, batch.bytes);
+        if (!log) return durable(batch.count);
+        log.acknowledged(batch, failuresAtSend);
+        if (log.due && !checkpoint) startCheckpoint();
       } catch (error) {
         failure ??= inTable(error, db, table);
       } finally {
@@ -208,6 +240,27 @@ export async function insertBatches(
     })();
     inFlight.add(task);
     task.finally(() => inFlight.delete(task));
+  };
+  /** Sends again what a failure may have lost; returns how many batches that was. */
+  const resendSuspects = async () => {
+    const suspects = log?.takeSuspect(pool.failures) ?? [];
+    for (const batch of suspects) await send(batch, true);
+    return suspects.length;
+  };
+  for await (const batch of batches) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    if (failure) break;
+    await resendSuspects();
+    await send(batch, false);
+  }
+  // Until every batch is durable: what a failure may have lost goes again, then a checkpoint.
+  while (!failure) {
+    await Promise.all(inFlight);
+    await checkpoint;
+    if (failure || !log || options.signal?.aborted) break;
+    if (await resendSuspects() > 0) continue;
+    if (log.pending === 0) break;
+    startCheckpoint();
   }
   await Promise.all(inFlight);
   if (failure) throw failure;
@@ -216,30 +269,31 @@ export async function insertBatches(
 }
 
 /**
- * Sends one batch, and again on a new connection after each lost one (the link's backoff and
- * budget). A batch sent again may already be in, in part or whole: it goes with
- * `conflict: "replace"`, so it leaves the same documents whether or not the first send landed.
- * The table holds only this archive's documents unless `--force`, where replacing is the rule.
+ * Sends one batch, and again on a new connection after each lost one, or once its unavailable
+ * table is back (the link's backoff and budget). A batch sent again may already be in, in part
+ * or whole: it goes with `conflict: "replace"`, so it leaves the same documents whether or not
+ * the first send landed. The table holds only this archive's documents unless `--force`, where
+ * replacing is the rule.
  */
 async function insertOnce(
   link: Link,
-  db: string,
-  table: string,
+  where: LinkTable,
   batch: DocumentBatch,
   options: TableWriteOptions,
+  resend: boolean,
 ): Promise<WriteResult> {
-  let resend = false;
   while (true) {
+    let conn: Connection | undefined;
     try {
-      const conn = await link.connection();
-      const result = await conn.insertJson(db, table, batch.text, {
+      conn = await link.connection();
+      const result = await conn.insertJson(where.db, where.table, batch.text, {
         durability: options.durability,
         conflict: options.force || resend ? "replace" : "error",
       });
       link.succeeded();
       return result;
     } catch (error) {
-      await link.recover(error, `restoring ${db}.${table}`);
+      await link.recover(error, `restoring ${where.db}.${where.table}`, { conn, table: where });
       resend = true;
     }
   }
