@@ -84,8 +84,23 @@ export async function dump(options: DumpOptions): Promise<DumpSummary> {
   signal.addEventListener("abort", abortArchive, { once: true });
   try {
     first = await abortable(connect(options.connect), signal, (conn) => conn.close());
+    const linkFor = (worker: number): Link => {
+      links[worker] ??= new Link({
+        connect,
+        address: options.connect,
+        retryForMs: options.retryForMs ?? DUMP_DEFAULTS.retryForMs,
+        retryDelayMs: options.retryDelayMs ?? DUMP_DEFAULTS.retryDelayMs,
+        signal,
+        onRetry: (event) => progress.warn(describeRetry(event)),
+        // The planning connection is reused by the first worker: one login fewer.
+      }, worker === 0 ? first : undefined);
+      return links[worker];
+    };
     const tables = await abortable(
-      planTables(first, options.exports, options.excludes, (w) => progress.warn(w)),
+      linkFor(0).run(
+        (conn) => planTables(conn, options.exports, options.excludes, (w) => progress.warn(w)),
+        "listing the tables",
+      ),
       signal,
     );
     spoolDir = await makeSpoolDir(options.tempDir ?? (toStdout ? undefined : dirname(target)));
@@ -103,18 +118,6 @@ export async function dump(options: DumpOptions): Promise<DumpSummary> {
       readOutdated: options.readOutdated ?? false,
       batchTimeoutMs: options.batchTimeoutMs ?? DUMP_DEFAULTS.batchTimeoutMs,
       signal,
-    };
-    const linkFor = (worker: number): Link => {
-      links[worker] ??= new Link({
-        connect,
-        address: options.connect,
-        retryForMs: options.retryForMs ?? DUMP_DEFAULTS.retryForMs,
-        retryDelayMs: options.retryDelayMs ?? DUMP_DEFAULTS.retryDelayMs,
-        signal,
-        onRetry: (event) => progress.warn(describeRetry(event)),
-        // The planning connection is reused by the first worker: one login fewer.
-      }, worker === 0 ? first : undefined);
-      return links[worker];
     };
     const results = await runPool(
       tables,

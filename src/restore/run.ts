@@ -99,6 +99,8 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
   const background: Promise<void>[] = [];
   let pool: WriterPool | undefined;
   let control: Connection | undefined;
+  /** The first connection's link, which plans before the pool exists. */
+  let planning: Link | undefined;
   // Stops reconnecting (and everything on the links) on an abort or a failure.
   const stop = new AbortController();
   const forward = () => stop.abort(options.signal!.reason);
@@ -121,29 +123,10 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
       if (damaged) throw damaged;
       scan.warnings.forEach((w) => progress.warn(w));
     }
-    control = await connect(options.connect);
-    const existing = new Set((await control.listTables()).map((t) => `${t.db}.${t.table}`));
-    databasesBefore = new Set(await control.listDatabases());
-
-    if (scan) {
-      for (const entry of planFromScan(scan, options, existing, progress)) {
-        plan.set(nameOf(entry.source), entry);
-        ledger.plan(nameOf(entry.target));
-      }
-      for (const entry of plan.values()) {
-        if (entry.action === "insert") await checkPrimaryKey(control!, entry);
-      }
-    }
-    const others = await Promise.all(
-      Array.from(
-        { length: Math.max(0, (options.clients ?? 8) - 1) },
-        () => connect(options.connect),
-      ),
-    );
     // Every connection rides out losses and unavailable tables, with dump's retry policy and a
     // warning each; any such failure may have cost soft writes (see WriterPool.failures).
     const signal = stop.signal;
-    const links = [control, ...others].map((conn) =>
+    const linkOf = (conn: Connection) =>
       new Link({
         connect,
         address: options.connect,
@@ -154,9 +137,40 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
           pool?.noteFailure();
           progress.warn(describeRetry(event));
         },
-      }, conn)
+      }, conn);
+    control = await connect(options.connect);
+    const planner = planning = linkOf(control);
+    const existing = new Set(
+      (await planner.run((conn) => conn.listTables(), "listing the tables")).map((t) =>
+        `${t.db}.${t.table}`
+      ),
     );
-    pool = new WriterPool(links);
+    databasesBefore = new Set(
+      await planner.run((conn) => conn.listDatabases(), "listing the databases"),
+    );
+    const checkKey = (entry: PlanEntry) =>
+      planner.run(
+        (conn) => checkPrimaryKey(conn, entry),
+        `checking ${nameOf(entry.target)}`,
+        entry.target,
+      );
+
+    if (scan) {
+      for (const entry of planFromScan(scan, options, existing, progress)) {
+        plan.set(nameOf(entry.source), entry);
+        ledger.plan(nameOf(entry.target));
+      }
+      for (const entry of plan.values()) {
+        if (entry.action === "insert") await checkKey(entry);
+      }
+    }
+    const others = await Promise.all(
+      Array.from(
+        { length: Math.max(0, (options.clients ?? 8) - 1) },
+        () => connect(options.connect),
+      ),
+    );
+    pool = new WriterPool([planner, ...others.map(linkOf)]);
     const writer = pool;
 
     const writeOptions: TableWriteOptions = {
@@ -316,7 +330,7 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
         action: exists ? "insert" : "create",
         meta,
       };
-      if (exists) await checkPrimaryKey(control!, entry);
+      if (exists) await checkKey(entry);
       plan.set(name, entry);
       ledger.plan(nameOf(target));
       return entry;
@@ -440,6 +454,7 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
     progress.stop();
     // Before the pool exists, the planning connection is closed on its own.
     if (pool) await pool.close();
+    else if (planning) await planning.dispose();
     else await control?.close();
     for (const spool of spools.values()) await Deno.remove(spool.file).catch(() => {});
   }
