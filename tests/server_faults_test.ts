@@ -1,12 +1,13 @@
 /**
  * Fault injection of the test server: cut after documents or bytes, delays, refused connections,
- * injected query errors, reset. Needs the in-process server (skipped against a real one).
+ * injected query errors, simulated restarts, reset. Needs the in-process server (skipped against
+ * a real one).
  */
 
 import assert from "node:assert/strict";
-import { r } from "npm:rethinkdb-ts@3.0.0";
+import { type Connection, r } from "npm:rethinkdb-ts@3.0.0";
 import { containsTerm, TermType } from "./server/mod.ts";
-import { scramFinal } from "./support/raw_client.ts";
+import { RawClient, scramFinal } from "./support/raw_client.ts";
 import { faultsSkipReason, type TestTarget, testTarget } from "./support/target.ts";
 
 /** Runs a fault test on a fresh in-process server, skipped against a real server. */
@@ -171,4 +172,231 @@ faultTest("dropConnections: open connections are closed, new ones work", async (
   await assert.rejects(() => r.expr(1).run(conn));
   const again = await target.connect();
   assert.equal(await r.expr(1).run(again), 1);
+});
+
+// ---- restart(): a SIGKILL and a start, as a real 2.4.4 server goes through them ----
+
+const READ_UNAVAILABLE = 'Cannot perform read: primary replica for shard ["", +inf) not available';
+const WRITE_UNAVAILABLE =
+  'Cannot perform write: primary replica for shard ["", +inf) not available';
+
+/** Wire term of `r.db(db).table(name)`. */
+function tableTerm(db: string, name = "t"): unknown[] {
+  return [TermType.TABLE, [[TermType.DB, [db]], name]];
+}
+
+/** A raw connection through the handshake, for exact response frames. */
+async function rawClient(target: TestTarget): Promise<RawClient> {
+  const client = await RawClient.open(target.host, target.port);
+  assert.ok((await client.handshake("admin", "")).serverVerified);
+  return client;
+}
+
+/** Sorted ids of `r.db(db).table(name)`. */
+async function ids(conn: Connection, db: string, name = "t"): Promise<number[]> {
+  const docs = await r.db(db).table(name).run(conn) as { id: number }[];
+  return docs.map((d) => d.id).sort((a, b) => a - b);
+}
+
+faultTest("restart: soft writes since the last sync are lost, hard and synced ones kept", async (
+  target,
+) => {
+  const db = await fill(target, 3); // ids 0..2, hard (the table's default durability)
+  const faults = target.server!.faults;
+  let conn = await target.connect();
+  const t = r.db(db).table("t");
+  await t.insert([{ id: 10 }, { id: 11 }], { durability: "soft" }).run(conn);
+  assert.deepEqual(await t.sync().run(conn), { synced: 1 });
+  await t.insert({ id: 12 }, { durability: "soft" }).run(conn); // lost
+  await t.insert({ id: 13 }, { durability: "hard" }).run(conn); // kept
+  await t.get(10).update({ v: 1 }, { durability: "soft" }).run(conn); // rolled back
+  await t.get(11).delete({ durability: "soft" }).run(conn); // comes back
+  await t.get(0).update({ v: 1 }, { durability: "soft" }).run(conn);
+  await t.get(0).update({ v: 2 }, { durability: "hard" }).run(conn); // hard after soft: kept
+  await t.insert({ id: 14 }, { durability: "soft" }).run(conn);
+  await t.get(14).delete({ durability: "soft" }).run(conn); // no change to undo
+  // The query's global optarg, then the table's default (soft since tableCreate).
+  await t.insert({ id: 15 }).run(conn, { durability: "soft" });
+  await r.db(db).tableCreate("s", { durability: "soft" }).run(conn);
+  await r.db(db).table("s").insert([{ id: 1 }, { id: 2 }]).run(conn);
+  await r.db(db).table("s").insert({ id: 3 }, { durability: "hard" }).run(conn);
+
+  faults.restart({ unavailableMs: 0 });
+  assert.equal(faults.lastRestartLost, 6); // 12, 10, 11, 15 in t; 1, 2 in s
+  await faults.untilRestarted();
+  conn = await target.connect();
+  assert.deepEqual(await ids(conn, db), [0, 1, 2, 10, 11, 13]);
+  assert.deepEqual(await t.get(10).run(conn), { id: 10 });
+  assert.deepEqual(await t.get(0).run(conn), { id: 0, v: 2 });
+  assert.deepEqual(await ids(conn, db, "s"), [3]);
+  // Nothing soft since: a second restart loses nothing.
+  faults.restart({ unavailableMs: 0 });
+  assert.equal(faults.lastRestartLost, 0);
+  await faults.untilRestarted();
+});
+
+faultTest("restart: reads and writes fail with the real errors until the tables are ready", async (
+  target,
+) => {
+  const db = await fill(target, 3);
+  const faults = target.server!.faults;
+  const conn = await target.connect();
+  const raw = await rawClient(target);
+  faults.restart({ unavailableMs: 60_000 });
+  // Every connection is dropped at once.
+  await raw.closedByServer();
+  await assert.rejects(() => r.expr(1).run(conn));
+
+  const client = await rawClient(target);
+  const table = tableTerm(db);
+  const get = [TermType.GET, [table, 1]];
+  const cases: [string, unknown[], string][] = [
+    ["table", table, READ_UNAVAILABLE],
+    ["get", get, READ_UNAVAILABLE],
+    ["count", [TermType.COUNT, [table]], READ_UNAVAILABLE],
+    [
+      "filter().delete()",
+      [TermType.DELETE, [[TermType.FILTER, [table, { id: 1 }]]]],
+      READ_UNAVAILABLE,
+    ],
+    ["insert", [TermType.INSERT, [table, { id: 7 }]], WRITE_UNAVAILABLE],
+    ["get().update()", [TermType.UPDATE, [get, { v: 1 }]], WRITE_UNAVAILABLE],
+    ["get().delete()", [TermType.DELETE, [get]], WRITE_UNAVAILABLE],
+    ["sync", [TermType.SYNC, [table]], WRITE_UNAVAILABLE],
+  ];
+  let token = 1;
+  for (const [what, term, message] of cases) {
+    const response = await client.query(token++, [1, term, {}]);
+    assert.deepEqual([response?.t, response?.e, response?.r], [18, 4100000, [message]], what);
+  }
+  // Metadata keeps working, and a table created now is ready.
+  const metadata: [string, unknown[]][] = [
+    ["dbList", [TermType.DB_LIST, []]],
+    ["tableList", [TermType.TABLE_LIST, [[TermType.DB, [db]]]]],
+    ["table_config", tableTerm("rethinkdb", "table_config")],
+    ["info", [TermType.INFO, [table]]],
+    ["indexCreate", [TermType.INDEX_CREATE, [table, "v"]]],
+    ["indexStatus", [TermType.INDEX_STATUS, [table]]],
+    ["tableCreate", [TermType.TABLE_CREATE, [[TermType.DB, [db]], "fresh"]]],
+    ["insert into fresh", [TermType.INSERT, [tableTerm(db, "fresh"), { id: 1 }]]],
+    ["fresh", tableTerm(db, "fresh")],
+  ];
+  for (const [what, term] of metadata) {
+    const response = await client.query(token++, [1, term, {}]);
+    assert.ok(response !== null && response.t !== 18, `${what}: ${JSON.stringify(response)}`);
+  }
+
+  // reset() ends the period: everything works again, nothing was lost (all writes were hard).
+  faults.reset();
+  const response = await client.query(token++, [1, [TermType.COUNT, [table]], {}]);
+  assert.deepEqual(response?.r, [3]);
+  const inserted = await client.query(token++, [1, [TermType.INSERT, [table, { id: 7 }]], {}]);
+  assert.equal((inserted?.r[0] as { inserted: number }).inserted, 1);
+  client.close();
+});
+
+faultTest("restart: connecting is refused for downMs, then works", async (target) => {
+  const db = await fill(target, 2);
+  const faults = target.server!.faults;
+  const started = performance.now();
+  await faults.restart({ downMs: 300, unavailableMs: 200 });
+  await assert.rejects(
+    () => Deno.connect({ hostname: target.host, port: target.port }),
+    Deno.errors.ConnectionRefused,
+  );
+  let conn: Connection | undefined;
+  while (conn === undefined) {
+    conn = await target.connect().catch(() => undefined);
+    if (conn === undefined) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.ok(performance.now() - started >= 290);
+  // Up, tables not ready yet: reads fail; once ready they work.
+  await assert.rejects(() => r.db(db).table("t").run(conn), (e: Error) => {
+    return e.message.startsWith(READ_UNAVAILABLE);
+  });
+  await faults.untilRestarted();
+  assert.ok(performance.now() - started >= 490);
+  assert.deepEqual(await ids(conn, db), [0, 1]);
+});
+
+faultTest("restart: wait() waits for the tables, or times out with the real error", async (
+  target,
+) => {
+  const db = await fill(target, 2);
+  const faults = target.server!.faults;
+  faults.restart({ unavailableMs: 600 });
+  const conn = await target.connect();
+  let started = performance.now();
+  const [table, database] = await Promise.all([
+    r.db(db).table("t").wait({ timeout: 10 }).run(conn),
+    r.db(db).wait().run(conn),
+  ]);
+  assert.ok(performance.now() - started >= 500, `waited ${performance.now() - started} ms`);
+  assert.deepEqual(table, { ready: 1 });
+  assert.deepEqual(database, { ready: 1 });
+  assert.deepEqual(await ids(conn, db), [0, 1]);
+
+  faults.restart({ unavailableMs: 60_000 });
+  const client = await rawClient(target);
+  started = performance.now();
+  const response = await client.query(1, [1, [TermType.WAIT, [tableTerm(db)], { timeout: 1 }], {}]);
+  assert.deepEqual(response, {
+    t: 18,
+    e: 4100000,
+    r: ["Timed out while waiting for tables."],
+    b: [],
+  });
+  assert.ok(performance.now() - started >= 950);
+  // A wait without a timeout answers when reset() ends the period.
+  const pending = client.query(2, [1, [TermType.WAIT, [tableTerm(db)]], {}]);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  faults.reset();
+  assert.deepEqual((await pending)?.r, [{ ready: 1 }]);
+  client.close();
+});
+
+faultTest("restart: a query held back by a delay dies with the server", async (target) => {
+  const db = await fill(target, 1);
+  const faults = target.server!.faults;
+  const conn = await target.connect();
+  faults.delayResponses(200, TermType.INSERT);
+  const insert = r.db(db).table("t").insert({ id: 5 }, { durability: "hard" }).run(conn);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  faults.restart({ unavailableMs: 0 });
+  await assert.rejects(() => insert);
+  await faults.untilRestarted();
+  await new Promise((resolve) => setTimeout(resolve, 250));
+  assert.deepEqual(await ids(await target.connect(), db), [0]);
+});
+
+faultTest("restart: reset() cancels the pending phases", async (target) => {
+  const db = await fill(target, 2);
+  const faults = target.server!.faults;
+  await faults.restart({ downMs: 60_000, unavailableMs: 60_000 });
+  await assert.rejects(
+    () => Deno.connect({ hostname: target.host, port: target.port }),
+    Deno.errors.ConnectionRefused,
+  );
+  faults.reset();
+  await faults.untilRestarted(); // at once
+  const conn = await target.connect();
+  assert.deepEqual(await ids(conn, db), [0, 1]);
+  assert.deepEqual(await r.db(db).table("t").wait({ timeout: 1 }).run(conn), { ready: 1 });
+  // The test's own sanitizer checks that no timer of the restart is left behind.
+});
+
+faultTest('refuseConnections("refuse"): connecting fails, then the same port listens again', async (
+  target,
+) => {
+  const server = target.server!;
+  const conn = await target.connect();
+  await server.faults.refuseConnections("refuse");
+  await assert.rejects(
+    () => Deno.connect({ hostname: target.host, port: target.port }),
+    Deno.errors.ConnectionRefused,
+  );
+  assert.equal(await r.expr(1).run(conn), 1); // open connections are not touched
+  await server.faults.acceptConnections();
+  const again = await target.connect();
+  assert.equal(await r.expr(2).run(again), 2);
 });

@@ -1,7 +1,7 @@
 /**
  * Fault injection for the test server: cut connections after some documents or bytes, delay
- * responses, refuse new connections, fail queries with a chosen error. Every fault is off until
- * armed and {@link Faults.reset} disarms them all.
+ * responses, refuse new connections, fail queries with a chosen error, restart the server as
+ * after a SIGKILL. Every fault is off until armed and {@link Faults.reset} disarms them all.
  *
  * Document and byte counts are global across connections and start when the fault is armed; the
  * connection that crosses the threshold is the one closed, and the fault then disarms itself.
@@ -10,6 +10,8 @@
  */
 
 import { ErrorType, TermType } from "./reql/proto.ts";
+import type { Store } from "./store/store.ts";
+import type { Table } from "./store/table.ts";
 
 /** What a query matcher is shown. */
 export interface QueryInfo {
@@ -39,8 +41,50 @@ export interface InjectedError {
   errorType?: number;
 }
 
-/** How refused connections behave. */
-export type RefuseMode = "close" | "hang";
+/**
+ * How refused connections behave: `"refuse"` stops listening, so that connecting fails at once
+ * (ECONNREFUSED) as with a server that is down, and listens again on the same port when
+ * connections are accepted again; `"close"` accepts and closes at once; `"hang"` accepts and
+ * never answers.
+ */
+export type RefuseMode = "refuse" | "close" | "hang";
+
+/** Options of {@link Faults.restart}. */
+export interface RestartOptions {
+  /** How long (ms) the server is down: connecting is refused. Default 0. */
+  downMs?: number;
+  /**
+   * How long (ms) after it is up again the tables are not ready: reads and writes of their
+   * documents fail, `wait()` waits. Default 1000.
+   */
+  unavailableMs?: number;
+}
+
+/**
+ * @internal What the server lets faults act on: its data, its connections and its listener.
+ * Given to {@link Faults.attach} by `startTestServer`.
+ */
+export interface FaultsHost {
+  readonly store: Store;
+  /** Closes every client connection; resolves once each one's serving has ended. */
+  dropConnections(): Promise<void>;
+  /**
+   * Stops (false) or resumes (true) listening on the server's port; resolves once that is in
+   * effect (a closed listener may answer a connection with a reset for a moment).
+   */
+  listen(on: boolean): Promise<void>;
+}
+
+/** A restart whose phases are still to come. */
+interface PendingRestart {
+  timers: ReturnType<typeof setTimeout>[];
+  /** The tables it made not ready, and their shared promise. */
+  tables: Table[];
+  notReady: Promise<void>;
+  ready: () => void;
+  /** Refusal mode before the restart, restored when the server is up. */
+  refuseBefore: RefuseMode | undefined;
+}
 
 interface Threshold {
   limit: number;
@@ -84,6 +128,10 @@ export class Faults {
   #refuse: RefuseMode | undefined;
   #fail: FailRule[] = [];
   #delay: DelayRule[] = [];
+  #host: FaultsHost | undefined;
+  #restart: PendingRestart | undefined;
+  #restarts = 0;
+  #lastRestartLost = 0;
 
   /**
    * Closes the connection whose stream batches bring the number of documents sent (by all
@@ -122,25 +170,172 @@ export class Faults {
   }
 
   /**
-   * Refuses new connections until {@link acceptConnections}: `"close"` accepts and closes at
-   * once, `"hang"` accepts and never answers.
+   * Refuses new connections until {@link acceptConnections}: `"refuse"` stops listening (the
+   * connection is refused), `"close"` accepts and closes at once, `"hang"` accepts and never
+   * answers. Connections already open are not touched. Resolves once in effect: the other modes
+   * at once, `"refuse"` when the listener is closed.
+   *
+   * @example
+   * ```ts
+   * import { startTestServer } from "./mod.ts";
+   * const server = await startTestServer();
+   * await server.faults.refuseConnections("refuse");
+   * await Deno.connect({ port: server.port }).catch((e) => console.log(e.name)); // ConnectionRefused
+   * await server.faults.acceptConnections();
+   * await server.close();
+   * ```
    */
-  refuseConnections(mode: RefuseMode = "close"): void {
-    this.#refuse = mode;
+  refuseConnections(mode: RefuseMode = "close"): Promise<void> {
+    return this.#setRefuse(mode);
   }
 
-  /** Accepts connections again. */
-  acceptConnections(): void {
-    this.#refuse = undefined;
+  /** Accepts connections again; resolves once the server listens (at once, usually). */
+  acceptConnections(): Promise<void> {
+    return this.#setRefuse(undefined);
   }
 
-  /** Disarms every fault. */
+  /**
+   * Models a real RethinkDB 2.4.4 server killed (SIGKILL) and started again:
+   *
+   * 1. at once, every client connection is closed, queries held back by a delay are dropped, and
+   *    every table loses the writes made with soft durability since its last `sync()` (it keeps
+   *    what it held at that sync, or at its creation, plus the hard writes; see
+   *    {@link lastRestartLost});
+   * 2. for `downMs` (default 0) connecting is refused, as with `refuseConnections("refuse")`;
+   * 3. then, for `unavailableMs` (default 1000), connections are accepted and metadata queries
+   *    work (`dbList`, `tableList`, `rethinkdb` system tables, `config`, `info`, `indexStatus`,
+   *    `tableCreate`...), but the tables that existed at the restart are not ready: reading
+   *    their documents fails with OP_FAILED `Cannot perform read: primary replica for shard
+   *    ["", +inf) not available`, inserts, writes to `get(key)` and `sync()` with `Cannot
+   *    perform write: ...` (other updates and deletes read first), and `wait()` waits for the
+   *    end of the period, failing with `Timed out while waiting for tables.` if its `timeout`
+   *    (seconds) ends first.
+   *
+   * Everything in step 1 is done when the call returns; the promise resolves once the connections
+   * are closed (and the listener too if `downMs` > 0). The later phases run on timers (see
+   * {@link untilRestarted}) and {@link reset} cancels them. A restart during another one starts
+   * the phases again.
+   *
+   * @example
+   * ```ts
+   * import { startTestServer } from "./mod.ts";
+   * const server = await startTestServer();
+   * await server.faults.restart({ downMs: 100, unavailableMs: 500 });
+   * console.log(server.faults.lastRestartLost); // 0: nothing was written
+   * await server.faults.untilRestarted();
+   * await server.close();
+   * ```
+   */
+  restart(options: RestartOptions = {}): Promise<void> {
+    const host = this.#host;
+    if (host === undefined) throw new Error("Faults.restart needs a server (see attach)");
+    const downMs = options.downMs ?? 0;
+    const unavailableMs = options.unavailableMs ?? 1000;
+    const previous = this.#restart;
+    if (previous !== undefined) { for (const t of previous.timers) clearTimeout(t); }
+    this.#restarts++;
+
+    // Tables lose their soft writes and are not ready until the end of the period.
+    const { promise: notReady, resolve: ready } = previous === undefined
+      ? Promise.withResolvers<void>()
+      : { promise: previous.notReady, resolve: previous.ready };
+    const tables = host.store.allTables();
+    let lost = 0;
+    for (const table of tables) {
+      lost += table.softWrites.undo(table.docs);
+      table.notReady = notReady;
+    }
+    this.#lastRestartLost = lost;
+    const restart: PendingRestart = {
+      timers: [],
+      tables: [...new Set([...(previous?.tables ?? []), ...tables])],
+      notReady,
+      ready,
+      refuseBefore: previous !== undefined ? previous.refuseBefore : this.#refuse,
+    };
+    this.#restart = restart;
+
+    const refused = downMs > 0 ? this.#setRefuse("refuse") : Promise.resolve();
+    const dropped = host.dropConnections();
+    const up = () => {
+      this.#setRefuse(restart.refuseBefore);
+      restart.timers.push(setTimeout(() => this.#endRestart(restart), unavailableMs));
+    };
+    if (downMs > 0) restart.timers.push(setTimeout(up, downMs));
+    else up();
+    return Promise.all([refused, dropped]).then(() => {});
+  }
+
+  /**
+   * Resolves when the last {@link restart} is over (its tables are ready), or at once if none is
+   * under way; also when {@link reset} cancels it.
+   *
+   * @example
+   * ```ts
+   * import { startTestServer } from "./mod.ts";
+   * const server = await startTestServer();
+   * server.faults.restart({ unavailableMs: 200 });
+   * await server.faults.untilRestarted(); // 200 ms later, the tables are ready
+   * await server.close();
+   * ```
+   */
+  untilRestarted(): Promise<void> {
+    return this.#restart?.notReady ?? Promise.resolve();
+  }
+
+  /**
+   * Number of documents the last {@link restart} rolled back (soft writes since the tables' last
+   * `sync()` that changed them); 0 before any restart. Not cleared by {@link reset}.
+   */
+  get lastRestartLost(): number {
+    return this.#lastRestartLost;
+  }
+
+  /**
+   * Disarms every fault. A restart under way ends at once: connections are accepted and the
+   * tables are ready (a pending `wait()` answers).
+   */
   reset(): void {
     this.#docs = undefined;
     this.#bytes = undefined;
-    this.#refuse = undefined;
     this.#fail = [];
     this.#delay = [];
+    const restart = this.#restart;
+    if (restart !== undefined) {
+      for (const t of restart.timers) clearTimeout(t);
+      this.#endRestart(restart);
+    }
+    this.#setRefuse(undefined);
+  }
+
+  // ---- hooks used by the server ----
+
+  /** @internal Connects the faults to their server; called by `startTestServer`. */
+  attach(host: FaultsHost): void {
+    this.#host = host;
+  }
+
+  /** @internal Number of restarts so far: a query that sees it change died with the server. */
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  #setRefuse(mode: RefuseMode | undefined): Promise<void> {
+    const wasListening = this.#refuse !== "refuse";
+    this.#refuse = mode;
+    const listening = mode !== "refuse";
+    if (listening === wasListening || this.#host === undefined) return Promise.resolve();
+    return this.#host.listen(listening);
+  }
+
+  #endRestart(restart: PendingRestart): void {
+    if (this.#restart !== restart) return;
+    this.#restart = undefined;
+    for (const t of restart.timers) clearTimeout(t);
+    for (const table of restart.tables) {
+      if (table.notReady === restart.notReady) table.notReady = undefined;
+    }
+    restart.ready();
   }
 
   // ---- hooks used by the server ----

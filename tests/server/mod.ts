@@ -10,6 +10,7 @@
  * const server = await startTestServer({ password: "s3cret" });
  * // connect any driver to server.host:server.port ...
  * server.faults.closeAfterDocuments(1000);
+ * server.faults.restart({ downMs: 200, unavailableMs: 1000 }); // as after a SIGKILL
  * await server.close();
  * ```
  *
@@ -33,7 +34,13 @@
 export { startTestServer } from "./server.ts";
 export type { TestServer, TestServerOptions } from "./server.ts";
 export { containsTerm, Faults } from "./faults.ts";
-export type { InjectedError, QueryInfo, QueryMatcher, RefuseMode } from "./faults.ts";
+export type {
+  InjectedError,
+  QueryInfo,
+  QueryMatcher,
+  RefuseMode,
+  RestartOptions,
+} from "./faults.ts";
 export type { QueryRecord } from "./protocol/connection.ts";
 export { Store } from "./store/store.ts";
 export type { Database, Table } from "./store/table.ts";

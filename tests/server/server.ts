@@ -1,6 +1,7 @@
 /**
  * The listening test server: accepts TCP (or TLS) connections on 127.0.0.1 and serves each with
- * a {@link Connection}.
+ * a {@link Connection}. While fault injection refuses connections in `"refuse"` mode (also during
+ * a simulated restart) the listener is closed, and a new one listens on the same port afterwards.
  *
  * @module
  */
@@ -61,15 +62,16 @@ export interface TestServer {
 /** Starts a test server; resolves once it listens. */
 export function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const hostname = options.hostname ?? "127.0.0.1";
-  const port = options.port ?? 0;
-  const listener: Deno.Listener = options.tls === undefined
-    ? Deno.listen({ hostname, port })
-    : Deno.listenTls({
-      hostname,
-      port,
-      cert: Deno.readTextFileSync(options.tls.certFile),
-      key: Deno.readTextFileSync(options.tls.keyFile),
-    });
+  const tls = options.tls === undefined ? undefined : {
+    cert: Deno.readTextFileSync(options.tls.certFile),
+    key: Deno.readTextFileSync(options.tls.keyFile),
+  };
+  const open = (port: number): Deno.Listener =>
+    tls === undefined
+      ? Deno.listen({ hostname, port })
+      : Deno.listenTls({ hostname, port, ...tls });
+  let listener = open(options.port ?? 0);
+  const port = (listener.addr as Deno.NetAddr).port;
   const store = new Store({ serverName: options.serverName, adminPassword: options.password });
   const faults = new Faults();
   const queries: QueryRecord[] = [];
@@ -85,18 +87,72 @@ export function startTestServer(options: TestServerOptions = {}): Promise<TestSe
         ? options.latency?.indexWaitMs ?? 0
         : 0,
   };
-  const connections = new Set<Connection>();
+  /** Open connections, each with the promise of its serving. */
+  const connections = new Map<Connection, Promise<void>>();
   const hanging = new Set<Deno.Conn>();
   let nextId = 1;
   let stopped = false;
+  // While connections are refused ("refuse" mode) the listener is closed; this resolves when a
+  // new one listens (or the server stops).
+  let paused:
+    | { resumed: PromiseWithResolvers<void>; closed: PromiseWithResolvers<void> }
+    | undefined;
+  let relistenTimer: ReturnType<typeof setTimeout> | undefined;
+
+  const relisten = () => {
+    relistenTimer = undefined;
+    if (paused === undefined) return;
+    if (!stopped) {
+      try {
+        listener = open(port);
+      } catch {
+        // The port is still held (rare): try again shortly.
+        relistenTimer = setTimeout(relisten, 20);
+        return;
+      }
+    }
+    paused.closed.resolve(); // if the accept loop has not seen the close yet, it never will
+    paused.resumed.resolve();
+    paused = undefined;
+  };
+
+  faults.attach({
+    store,
+    dropConnections: () => {
+      const serving = [...connections.values()];
+      server.dropConnections();
+      return Promise.all(serving).then(() => {});
+    },
+    listen: (on) => {
+      if (!on) {
+        if (paused === undefined && !stopped) {
+          paused = { resumed: Promise.withResolvers(), closed: Promise.withResolvers() };
+          listener.close();
+        }
+        // The accept loop sees the close once the socket is really closed.
+        return paused?.closed.promise ?? Promise.resolve();
+      }
+      if (paused !== undefined && relistenTimer === undefined) relisten();
+      return paused?.resumed.promise ?? Promise.resolve();
+    },
+  });
 
   const acceptLoop = (async () => {
     for (;;) {
       let conn: Deno.Conn;
+      const current = listener;
       try {
-        conn = await listener.accept();
+        conn = await current.accept();
       } catch {
-        break; // listener closed
+        if (stopped) break;
+        if (paused !== undefined) {
+          paused.closed.resolve();
+          await paused.resumed.promise;
+          if (stopped) break;
+          continue;
+        }
+        if (listener !== current) continue; // refused and listening again already
+        break;
       }
       const refusing = faults.refusing;
       if (refusing === "close") {
@@ -108,16 +164,14 @@ export function startTestServer(options: TestServerOptions = {}): Promise<TestSe
         continue;
       }
       const connection = new Connection(nextId++, conn, context);
-      connections.add(connection);
-      connection.serve().finally(() => connections.delete(connection));
+      connections.set(connection, connection.serve().finally(() => connections.delete(connection)));
     }
   })();
 
-  const addr = listener.addr as Deno.NetAddr;
   const server: TestServer = {
     host: hostname,
-    port: addr.port,
-    address: `${hostname}:${addr.port}`,
+    port,
+    address: `${hostname}:${port}`,
     store,
     faults,
     queries,
@@ -126,14 +180,20 @@ export function startTestServer(options: TestServerOptions = {}): Promise<TestSe
     },
     setPassword: (user, password) => store.users.setPassword(user, password),
     dropConnections: () => {
-      for (const c of connections) c.close();
+      for (const c of connections.keys()) c.close();
       for (const c of hanging) closeQuietly(c);
       hanging.clear();
     },
     close: async () => {
       if (stopped) return;
       stopped = true;
-      listener.close();
+      if (paused === undefined) listener.close();
+      clearTimeout(relistenTimer);
+      relistenTimer = undefined;
+      paused?.closed.resolve();
+      paused?.resumed.resolve();
+      // Ends a restart under way (its timers) and any refusal.
+      faults.reset();
       server.dropConnections();
       await acceptLoop;
     },

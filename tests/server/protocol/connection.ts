@@ -7,7 +7,7 @@
  */
 
 import { Bound, type DatumObject, datumToJson } from "../reql/datum.ts";
-import { ReqlClientError, ReqlError } from "../reql/errors.ts";
+import { ReqlClientError, ReqlError, WaitForTables } from "../reql/errors.ts";
 import { type Ctx, type Evaluator, toDatum, validateQuery } from "../reql/evaluator.ts";
 import { ErrorType, QueryType, ResponseType, TermType } from "../reql/proto.ts";
 import { toStream } from "../reql/sequences.ts";
@@ -184,39 +184,58 @@ export class Connection {
     };
     const noreply = optargs.noreply === true;
     const faults = this.server.faults;
+    const started = performance.now();
+    const restarts = faults.restarts;
     const failure = faults.takeFailure(info);
     // Modelled latency and injected delays both hold the answer back; other queries on the
     // same connection go on meanwhile, so concurrent calls overlap as on a real server.
     const delay = faults.takeDelay(info) + (this.server.latencyOf?.(info.termType) ?? 0);
     if (delay > 0) await sleep(delay);
+    // A query held back across a simulated restart died with the server.
+    if (faults.restarts !== restarts) return;
     if (failure !== undefined) {
       if (!noreply) this.#respond(token, injectedResponse(failure));
       return;
     }
-    let value: Value;
+    const durability = optargs.durability;
     const ctx: Ctx = {
       store: this.server.store,
       defaultDb: dbName(optargs.db),
       scope: new Map(),
       implicit: [],
       now: { $reql_type$: "TIME", epoch_time: Date.now() / 1000, timezone: "+00:00" },
+      durability: durability === "hard" || durability === "soft" ? durability : undefined,
     };
-    try {
-      validateQuery(term, this.server.evaluator.registry);
-      value = this.server.evaluator.eval(term, ctx);
-      if (isStreamLike(value)) {
-        const cursor = new Cursor(
-          toStream(value, this.server.evaluator, ctx),
-          batchLimits(optargs),
-        );
+    for (;;) {
+      try {
+        validateQuery(term, this.server.evaluator.registry);
+        const value = this.server.evaluator.eval(term, ctx);
+        if (isStreamLike(value)) {
+          const cursor = new Cursor(
+            toStream(value, this.server.evaluator, ctx),
+            batchLimits(optargs),
+          );
+          if (noreply) return;
+          this.#sendBatch(token, { cursor, delay });
+          return;
+        }
         if (noreply) return;
-        this.#sendBatch(token, { cursor, delay });
+        this.#respond(token, `{"t":${ResponseType.SUCCESS_ATOM},"r":[${atomJson(value)}]}`);
+        return;
+      } catch (e) {
+        // `wait()` on tables that are not ready yet: wait for them, then run the query again.
+        if (e instanceof WaitForTables && !this.#closed) {
+          const left = e.timeoutMs === undefined
+            ? undefined
+            : e.timeoutMs - (performance.now() - started);
+          if (await readyWithin(e.ready, left)) {
+            if (this.#closed || faults.restarts !== restarts) return;
+            continue;
+          }
+        }
+        if (!noreply) this.#respond(token, errorResponse(asReqlError(e)));
         return;
       }
-      if (noreply) return;
-      this.#respond(token, `{"t":${ResponseType.SUCCESS_ATOM},"r":[${atomJson(value)}]}`);
-    } catch (e) {
-      if (!noreply) this.#respond(token, errorResponse(asReqlError(e)));
     }
   }
 
@@ -277,6 +296,24 @@ export class Connection {
   async #write(bytes: Uint8Array): Promise<void> {
     let at = 0;
     while (at < bytes.length && !this.#closed) at += await this.conn.write(bytes.subarray(at));
+  }
+}
+
+/** Waits for `ready` at most `ms` (forever if undefined); true if it came in time. */
+async function readyWithin(ready: Promise<void>, ms: number | undefined): Promise<boolean> {
+  if (ms === undefined) {
+    await ready;
+    return true;
+  }
+  if (ms <= 0) return false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([ready.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

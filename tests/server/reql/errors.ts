@@ -71,3 +71,20 @@ export function unsupported(what: string): ReqlRuntimeError {
     ErrorType.INTERNAL,
   );
 }
+
+/**
+ * Raised by `wait()` while a table it waits for is not ready (after a simulated restart). It is
+ * answered as is, `Timed out while waiting for tables.` (the real server's text), only if
+ * `timeoutMs` passes first: the connection waits for `ready` and then runs the query again, which
+ * is exact for queries whose only step with side effects is the `wait()` itself.
+ */
+export class WaitForTables extends ReqlRuntimeError {
+  constructor(
+    /** Resolves when the tables waited for are ready. */
+    readonly ready: Promise<void>,
+    /** The `timeout` optarg in ms, or undefined to wait as long as it takes. */
+    readonly timeoutMs: number | undefined,
+  ) {
+    super("Timed out while waiting for tables.", ErrorType.OP_FAILED);
+  }
+}

@@ -37,6 +37,8 @@ export interface Ctx {
   readonly implicit: readonly Value[];
   /** `r.now()` of this query (fixed for the whole query, as in RethinkDB). */
   readonly now: DatumObject;
+  /** The query's `durability` global optional argument, the default of its writes. */
+  readonly durability?: "hard" | "soft";
 }
 
 /** Arguments handed to a term handler: unevaluated wire terms. */

@@ -106,6 +106,7 @@ export function scanSlice(slice: TableSlice, ev: Evaluator, ctx: Ctx, type: stri
     }
     return new IterStream(rows, type, source);
   }
+  user.checkReadable();
   if (slice.index === user.primaryKey) {
     return new IterStream(entriesBetween(user.docs.ordered(), slice), type, source);
   }

@@ -4,8 +4,10 @@
  * @module
  */
 
+import { ReqlRuntimeError } from "../reql/errors.ts";
 import { type FuncBlob, serializeFuncBlob } from "../reql/func_blob.ts";
 import { DocStore } from "./doc_store.ts";
+import { SoftWriteJournal } from "./journal.ts";
 
 /** A secondary index: its function as RethinkDB stores it (a blob) plus the shown query text. */
 export interface IndexDef {
@@ -30,6 +32,12 @@ export function indexDef(name: string, func: FuncBlob, query: string, blob?: Uin
   return { name, func, query, blob: blob ?? serializeFuncBlob(func) };
 }
 
+/**
+ * Why a query on a table that is not ready fails, as the real server words it for a table of one
+ * shard (the range names the first shard that is not available).
+ */
+const SHARD_NOT_AVAILABLE = 'primary replica for shard ["", +inf) not available';
+
 /** A database. */
 export class Database {
   readonly tables = new Map<string, Table>();
@@ -41,8 +49,17 @@ export class Table {
   readonly docs = new DocStore();
   readonly indexes = new Map<string, IndexDef>();
   writeHook: WriteHookDef | null = null;
+  /** Default durability of writes (`tableCreate({durability})`, `table_config`). */
   durability: "hard" | "soft" = "hard";
   writeAcks: "majority" | "single" = "majority";
+  /** Soft writes since the last `sync()`: what a simulated restart loses. */
+  readonly softWrites = new SoftWriteJournal();
+  /**
+   * Undefined while the table is ready. After a simulated restart (`faults.restart()`), until its
+   * primary replica is back: a promise resolved at that moment; reads and writes of the documents
+   * fail meanwhile and `wait()` waits for it.
+   */
+  notReady: Promise<void> | undefined = undefined;
 
   constructor(
     readonly id: string,
@@ -56,6 +73,23 @@ export class Table {
   /** `db.table` as used in error messages. */
   get qualifiedName(): string {
     return `${this.db.name}.${this.name}`;
+  }
+
+  /**
+   * Fails as RethinkDB 2.4.4 does when the table's documents are read while it is not ready
+   * (OP_FAILED `Cannot perform read: primary replica for shard ["", +inf) not available`).
+   */
+  checkReadable(): void {
+    if (this.notReady !== undefined) {
+      throw new ReqlRuntimeError(`Cannot perform read: ${SHARD_NOT_AVAILABLE}`);
+    }
+  }
+
+  /** Like {@link checkReadable}, for writes and `sync()`: `Cannot perform write: ...`. */
+  checkWritable(): void {
+    if (this.notReady !== undefined) {
+      throw new ReqlRuntimeError(`Cannot perform write: ${SHARD_NOT_AVAILABLE}`);
+    }
   }
 
   /** Index names in RethinkDB's (sorted) order. */

@@ -6,13 +6,14 @@
  */
 
 import type { DatumObject } from "../datum.ts";
-import { logicError, ReqlRuntimeError } from "../errors.ts";
+import { logicError, ReqlRuntimeError, WaitForTables } from "../errors.ts";
 import type { Evaluator, Registry, TermCall } from "../evaluator.ts";
 import { TermType } from "../proto.ts";
 import { DbValue, SingleSelection, TableValue, typeName, type Value } from "../values.ts";
 import { systemTable, systemTableNames } from "../system_tables.ts";
 import { dbConfig, tableConfig, tableStatus } from "../../store/describe.ts";
 import { missingDb, SYSTEM_DB } from "../../store/store.ts";
+import type { Table } from "../../store/table.ts";
 
 const READ_MODES = ["single", "majority", "outdated", "_debug_direct"];
 
@@ -217,18 +218,45 @@ export function registerAdmin(reg: Registry): void {
           }', must be one of 'ready_for_outdated_reads', 'ready_for_reads', 'ready_for_writes', or 'all_replicas_ready'`,
         ).at("wait_for");
       }
-      ev.optarg(call, "timeout");
-      if (call.args.length === 0) return { ready: call.ctx.store.allTables().length };
-      const target = tableTarget(call, ev);
-      if (target instanceof DbValue) return { ready: call.ctx.store.db(target.name).tables.size };
-      return { ready: 1 };
+      const timeout = ev.optarg(call, "timeout");
+      const store = call.ctx.store;
+      let tables: Table[];
+      let ready: number;
+      if (call.args.length === 0) {
+        tables = store.allTables();
+        ready = tables.length;
+      } else {
+        const target = tableTarget(call, ev);
+        const user = target instanceof TableValue ? target.user : undefined;
+        tables = target instanceof DbValue
+          ? [...store.db(target.name).tables.values()]
+          : user === undefined
+          ? []
+          : [user];
+        ready = target instanceof DbValue ? tables.length : 1;
+      }
+      // Tables not ready since a simulated restart: the connection waits, then runs this again.
+      const pending = tables.flatMap((t) => t.notReady === undefined ? [] : [t.notReady]);
+      if (pending.length > 0) {
+        throw new WaitForTables(
+          Promise.all(pending).then(() => {}),
+          typeof timeout === "number" ? timeout * 1000 : undefined,
+        );
+      }
+      return { ready };
     },
   });
   reg.set(TermType.SYNC, {
     minArgs: 1,
     maxArgs: 1,
     run: (call, ev) => {
-      tableTarget(call, ev);
+      const target = tableTarget(call, ev);
+      const user = target instanceof TableValue ? target.user : undefined;
+      if (user !== undefined) {
+        user.checkWritable();
+        // Everything written so far is on disk now: a restart no longer loses it.
+        user.softWrites.clear();
+      }
       return { synced: 1 } as DatumObject;
     },
   });

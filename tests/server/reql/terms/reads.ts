@@ -63,6 +63,7 @@ function getDoc(table: TableValue, key: Datum, ctx: Ctx): SingleSelection {
   }
   const user = table.user;
   if (user !== undefined) {
+    user.checkReadable();
     const entry = user.docs.get(key);
     return new SingleSelection(table, key, entry === undefined ? null : new RawDoc(entry.json));
   }
@@ -330,7 +331,10 @@ export function registerReads(reg: Registry): void {
     run: (call, ev) => {
       const seq = ev.arg(call, 0);
       if (call.args.length === 1) {
-        if (seq instanceof TableValue && seq.user !== undefined) return seq.user.docs.size;
+        if (seq instanceof TableValue && seq.user !== undefined) {
+          seq.user.checkReadable();
+          return seq.user.docs.size;
+        }
         const d = isSequence(seq) ? undefined : toDatum(seq);
         if (typeof d === "string") return [...d].length;
         if (isObject(d)) return Object.keys(d).length;

@@ -6,6 +6,12 @@
  * not pass `ignore_write_hook: true`, the hook runs on each written document, as in RethinkDB:
  * `hook({primary_key, timestamp}, old_val, new_val)` gives the document actually stored.
  *
+ * Durability matters for a simulated restart (`faults.restart()`): a change made with soft
+ * durability (the write's `durability` optarg, else the query's, else the table's default) since
+ * the table's last `sync()` is undone by it. While a table is not ready after a restart, inserts
+ * and writes to `get(key)` fail with the write error; other updates and deletes read their
+ * selection first and fail with the read error, as on the real server.
+ *
  * @module
  */
 
@@ -34,7 +40,10 @@ import {
   type Value,
 } from "../values.ts";
 import { mergeDatum } from "./basic.ts";
+import type { Entry } from "../../store/doc_store.ts";
 import type { Table } from "../../store/table.ts";
+
+type Durability = "hard" | "soft";
 
 const WRITE_OPTARGS = ["durability", "return_changes", "ignore_write_hook"];
 
@@ -79,13 +88,35 @@ class WriteResult {
   }
 }
 
-function checkDurability(call: TermCall, ev: Evaluator): void {
+/**
+ * The durability a write asked for: its `durability` optarg, else the query's global one, else
+ * undefined (the table's default applies, see {@link commit}).
+ */
+function writeDurability(call: TermCall, ev: Evaluator): Durability | undefined {
   const durability = ev.optarg(call, "durability");
   if (durability !== undefined && durability !== "hard" && durability !== "soft") {
     throw logicError(
       `Durability option \`${String(durability)}\` unrecognized (options are "hard" and "soft").`,
     ).at("durability");
   }
+  return durability ?? call.ctx.durability;
+}
+
+/**
+ * A write to `table.get(key)` goes straight to the table's primary replica, without reading the
+ * document first: while the table is not ready (after a simulated restart) it fails with the write
+ * error. Writes to other selections read them first, so they fail with the read error.
+ */
+function checkPointWrite(call: TermCall, ev: Evaluator): void {
+  const target = call.args[0];
+  if (!Array.isArray(target) || target[0] !== TermType.GET || !Array.isArray(target[1])) return;
+  let table: Value;
+  try {
+    table = ev.eval(target[1][0], call.ctx);
+  } catch {
+    return; // the error comes again, with its frames, when the selection is evaluated
+  }
+  if (table instanceof TableValue) table.user?.checkWritable();
 }
 
 const hookBodies = new WeakMap<object, unknown>();
@@ -112,19 +143,26 @@ function applyHook(
   return toDatum(ev.eval(body, { ...ctx, scope }));
 }
 
-/** Stores `newVal` for `key` (or deletes it when null) and counts the outcome. */
+/**
+ * Stores `newVal` for `key` (or deletes it when null) and counts the outcome. A change written
+ * with soft durability (asked for, or the table's default) is journaled: a simulated restart
+ * undoes it unless `sync()` came first.
+ */
 function commit(
   table: Table,
   key: Datum,
-  oldJson: string | undefined,
+  old: Entry | undefined,
   oldVal: Datum,
   newVal: Datum,
   result: WriteResult,
+  durability: Durability | undefined,
 ): void {
+  const oldJson = old?.json;
   if (newVal === null) {
     if (oldJson === undefined) {
       result.skipped++;
     } else {
+      table.softWrites.record(key, old, durability ?? table.durability);
       table.docs.delete(key);
       result.deleted++;
       result.change(oldVal, null);
@@ -149,6 +187,7 @@ function commit(
     result.change(oldVal, oldVal);
     return;
   }
+  table.softWrites.record(key, old, durability ?? table.durability);
   table.docs.put({ key, json });
   if (oldJson === undefined) result.inserted++;
   else result.replaced++;
@@ -168,6 +207,7 @@ function insertInto(
   docs: Datum[],
   call: TermCall,
   ev: Evaluator,
+  durability: Durability | undefined,
 ): DatumObject {
   const ctx = call.ctx;
   const conflict = ev.optargValue(call, "conflict") ?? "error";
@@ -222,7 +262,7 @@ function insertInto(
       result.error(e.message);
       continue;
     }
-    commit(table, key, old?.json, oldVal, newVal, result);
+    commit(table, key, old, oldVal, newVal, result, durability);
   }
   return result.toDatum();
 }
@@ -266,13 +306,16 @@ export function registerWrites(reg: Registry): void {
       if (!(target instanceof TableValue)) {
         throw logicError(`Expected type TABLE but found ${typeName(target)}.`).at(0);
       }
-      checkDurability(call, ev);
+      const durability = writeDurability(call, ev);
       const value = ev.arg(call, 1);
       const docs = Array.isArray(value) || isStream(value)
         ? toArray(value, ev, call.ctx)
         : [toDatum(value)];
       const user = target.user;
-      if (user !== undefined) return insertInto(user, docs, call, ev);
+      if (user !== undefined) {
+        user.checkWritable();
+        return insertInto(user, docs, call, ev, durability);
+      }
       if (target.name === "users") return insertUsers(docs, call);
       throw new ReqlRuntimeError(
         `It's illegal to write to the \`rethinkdb.${target.name}\` table.`,
@@ -284,7 +327,8 @@ export function registerWrites(reg: Registry): void {
     maxArgs: 2,
     optargs: [...WRITE_OPTARGS, "non_atomic"],
     run: (call, ev) => {
-      checkDurability(call, ev);
+      const durability = writeDurability(call, ev);
+      checkPointWrite(call, ev);
       const { source, docs } = selected(ev.arg(call, 0), ev, call.ctx);
       const patchValue = ev.arg(call, 1);
       const ignoreHook = ev.optarg(call, "ignore_write_hook") === true;
@@ -313,7 +357,7 @@ export function registerWrites(reg: Registry): void {
           }
           let newVal = mergeDatum(doc, patch);
           if (!ignoreHook) newVal = applyHook(user, key, doc, newVal, ev, call.ctx);
-          commit(user, key, user.docs.get(key)?.json, doc, newVal, result);
+          commit(user, key, user.docs.get(key), doc, newVal, result, durability);
         } catch (e) {
           if (!(e instanceof ReqlError)) throw e;
           result.error(e.message);
@@ -327,7 +371,8 @@ export function registerWrites(reg: Registry): void {
     maxArgs: 1,
     optargs: WRITE_OPTARGS,
     run: (call, ev) => {
-      checkDurability(call, ev);
+      const durability = writeDurability(call, ev);
+      checkPointWrite(call, ev);
       const { source, docs } = selected(ev.arg(call, 0), ev, call.ctx);
       const user = source.user;
       if (user === undefined) {
@@ -345,7 +390,7 @@ export function registerWrites(reg: Registry): void {
         const key = (doc as DatumObject)[user.primaryKey];
         try {
           const newVal = ignoreHook ? null : applyHook(user, key, doc, null, ev, call.ctx);
-          commit(user, key, user.docs.get(key)?.json, doc, newVal, result);
+          commit(user, key, user.docs.get(key), doc, newVal, result, durability);
         } catch (e) {
           if (!(e instanceof ReqlError)) throw e;
           result.error(e.message);
