@@ -257,13 +257,22 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
       const target = nameOf(entry.target);
       const { db, table } = entry.target;
       if (!options.noSecondaryIndexes) {
-        // Read the count after the await: tables finish concurrently.
-        const created = await writer.run(
-          (conn) => restoreIndexes(conn, db, table, entry.meta),
-          `creating the indexes of ${target}`,
+        // Read first: an attempt cut short leaves indexes that a retry finds, made by this run.
+        const task = `creating the indexes of ${target}`;
+        const before = entry.meta.indexes.length === 0 ? [] : await writer.run(
+          (conn) => conn.indexStatus(db, table),
+          task,
           entry.target,
         );
-        counts.indexes += created;
+        await writer.run(
+          (conn) => restoreIndexes(conn, db, table, entry.meta),
+          task,
+          entry.target,
+        );
+        // Counted after the awaits: tables finish concurrently.
+        counts.indexes += entry.meta.indexes.filter((i) =>
+          !before.some((b) => b.index === i.index)
+        ).length;
       }
       const hook = entry.meta.writeHook;
       if (hook) {

@@ -333,27 +333,24 @@ export function checkWrite(result: WriteResult, count: number, db: string, table
 
 /**
  * Creates the table's secondary indexes from their blobs (skipping ones that already exist with
- * `--force`) and waits for them. Returns how many were created.
+ * `--force`, or from an attempt cut short) and waits for them.
  */
 export async function restoreIndexes(
   conn: Connection,
   db: string,
   table: string,
   meta: TableMetadata,
-): Promise<number> {
-  if (meta.indexes.length === 0) return 0;
+): Promise<void> {
+  if (meta.indexes.length === 0) return;
   const existing = new Set((await conn.indexStatus(db, table)).map((i) => i.index));
-  let created = 0;
   for (const index of meta.indexes) {
     if (existing.has(index.index)) continue;
     try {
       await conn.createIndex(db, table, index.index, index.function);
-      created++;
     } catch (error) {
       // Sent again after a lost connection, a creation that went through finds its own index.
       if (!/already exists/.test((error as Error).message)) throw error;
     }
   }
   await conn.waitForIndexes(db, table, meta.indexes.map((i) => i.index));
-  return created;
 }
