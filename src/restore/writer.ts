@@ -40,7 +40,8 @@ export class WriterPool {
 
   /** Waits for an idle link. */
   async acquire(): Promise<Link> {
-    const link = this.#idle.pop();
+    // The longest idle first: the work spreads over every connection (and server thread).
+    const link = this.#idle.shift();
     if (link) return link;
     return await new Promise((resolve) => this.#waiters.push(resolve));
   }
