@@ -35,6 +35,8 @@ Deno.test("dump options: every official option parses into DumpOptions", async (
       "1",
       "--compression-nice",
       "0",
+      "--retry-for",
+      "2m",
       "-q",
     ]);
     assert.notEqual(typeof options, "string");
@@ -56,6 +58,7 @@ Deno.test("dump options: every official option parses into DumpOptions", async (
       readOutdated: true,
       compressionLevel: 1,
       compressionNice: 0,
+      retryForMs: 120_000,
       progress: { quiet: true },
     });
   } finally {
@@ -114,6 +117,8 @@ Deno.test("restore options: every official option parses into RestoreOptions", a
     "3",
     "--batch-size",
     "500",
+    "--retry-for",
+    "90",
     "-q",
   ]);
   assert.ok(typeof options !== "string");
@@ -134,6 +139,7 @@ Deno.test("restore options: every official option parses into RestoreOptions", a
     shards: 2,
     replicas: 3,
     batchSize: 500,
+    retryForMs: 90_000,
     progress: { quiet: true },
   });
   const stdin = await parseRestoreArgs(["-"]);
@@ -194,6 +200,21 @@ Deno.test("the program name selects the command, as the rethinkdb binary runs th
   assert.equal(commandForProgram("C:\\tools\\rethinkdb-dump.exe"), "dump");
   assert.equal(commandForProgram("rethinkdb-backup"), undefined);
   assert.equal(commandForProgram("deno"), undefined);
+});
+
+Deno.test("--retry-for takes a duration: ms, s (the default), m, h", async () => {
+  const cases: [string, number][] = [["250ms", 250], ["90", 90_000], ["1.5m", 90_000], [
+    "1h",
+    3_600_000,
+  ], ["0", 0]];
+  for (const [text, ms] of cases) {
+    const options = await parseDumpArgs(["--retry-for", text]);
+    assert.ok(typeof options !== "string");
+    assert.equal(options.retryForMs, ms, text);
+  }
+  for (const bad of ["soon", "5 m", "-1s", "1d"]) {
+    await assert.rejects(() => parseRestoreArgs(["a", "--retry-for", bad]), /--retry-for/, bad);
+  }
 });
 
 Deno.test("dump options: --compression-nice takes 0 to 19", async () => {
