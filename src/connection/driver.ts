@@ -18,6 +18,7 @@ import type { RawBatch } from "./raw_batch.ts";
 import { ReadScanner, scanResponse } from "./raw_documents.ts";
 import type { ByteStream } from "./tls_socket.ts";
 import { describeConnectError, openSocket } from "./open.ts";
+import type { Tracer } from "./trace.ts";
 import { Transport } from "./transport.ts";
 
 /** A document as stored: a JSON object, pseudo-types raw. */
@@ -88,6 +89,11 @@ export interface ConnectOptions extends ServerAddress {
   tlsCaFile?: string;
   /** Seconds to wait for the connection and handshake; default 20. */
   timeoutSeconds?: number;
+  /**
+   * `--trace`: every connection opened with these options (reconnections included) writes a
+   * line per query, and its opening and closing, here. The handshake is never traced.
+   */
+  tracer?: Tracer;
 }
 
 /** Options of {@link Connection.readTable}. */
@@ -210,19 +216,21 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     const leftover = await Promise.race([opening, deadline]);
     const lost = (why: string, cause?: unknown) =>
       new ConnectionLostError(`lost the connection to ${where}: ${why}`, { cause });
-    return new Connection(new Transport(conn!, leftover, lost), options);
+    const trace = options.tracer?.openConnection(where);
+    return new Connection(new Transport(conn!, leftover, lost, trace), options);
   } catch (error) {
     try {
       conn?.close();
     } catch {
       // Already closed.
     }
-    if (timedOut) {
-      throw new BackupError(
+    const failure = timedOut
+      ? new BackupError(
         `cannot connect to ${where}: no answer within ${timeout}s; check the address and any firewall`,
-      );
-    }
-    throw describeConnectError(error, where, options);
+      )
+      : describeConnectError(error, where, options);
+    options.tracer?.connectFailed(where, failure);
+    throw failure;
   } finally {
     clearTimeout(timer);
   }

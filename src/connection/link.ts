@@ -25,6 +25,7 @@ import {
   ServerError,
 } from "./driver.ts";
 import { BackupError, firstLine } from "../errors.ts";
+import { Tracer } from "./trace.ts";
 
 /** The longest pause between two attempts. */
 export const MAX_RETRY_DELAY_MS = 4000;
@@ -265,10 +266,22 @@ export class Link {
   async #waitFor(table: LinkTable, ms: number): Promise<void> {
     if (ms <= 0) return;
     let conn: Connection | undefined;
+    // `--trace`: how long the wait took and how it ended, beside the WAIT query's own line.
+    const tracer = this.#options.address.tracer;
+    const started = tracer && performance.now();
+    const waited = (ready: boolean, error?: unknown) =>
+      tracer?.event("waited", {
+        table: `${table.db}.${table.table}`,
+        ms: Math.round(performance.now() - started!),
+        ready,
+        error: error === undefined ? undefined : Tracer.describe(error),
+      });
     try {
       conn = await this.connection();
       await conn.waitForTable(table.db, table.table, Math.max(1, Math.ceil(ms / 1000)));
+      waited(true);
     } catch (error) {
+      waited(false, error);
       this.#options.signal.throwIfAborted();
       if (isConnectionLost(error) && conn !== undefined && this.#conn === conn) {
         // The next try reconnects, and counts the loss.

@@ -49,6 +49,71 @@ const T = {
   GET_WRITE_HOOK: 190,
 } as const;
 
+/** Names by number, built on first use: only `--trace` needs them. */
+let names: Map<number, string> | undefined;
+
+/**
+ * The `ql2.proto` name of a term type this module builds, e.g. for a trace line; `TERM_<n>`
+ * for any other number.
+ *
+ * @example
+ * ```ts
+ * termName(41); // "ORDER_BY"
+ * termName(999); // "TERM_999"
+ * ```
+ */
+export function termName(type: number): string {
+  names ??= new Map(Object.entries(T).map(([name, n]) => [n, name]));
+  return names.get(type) ?? `TERM_${type}`;
+}
+
+/**
+ * The database and table a query concerns, for a trace line: found on the chain of first
+ * arguments below the root (where every query built here keeps its table), so that only the
+ * name arguments of `DB`, `TABLE`, `TABLE_CREATE`... are read, never a datum (a key, a
+ * document, a function).
+ *
+ * @example
+ * ```ts
+ * queryTarget(orderBy(table("league", "users"), "uid")); // { db: "league", table: "users" }
+ * queryTarget(dbCreate("league")); // { db: "league" }
+ * queryTarget(dbList()); // undefined
+ * ```
+ */
+export function queryTarget(query: Term): { db: string; table?: string } | undefined {
+  let at = query;
+  // Bounded: the deepest query built here nests four terms.
+  for (let depth = 0; depth < 16 && Array.isArray(at) && Array.isArray(at[1]); depth++) {
+    const [type, args] = at as [number, Term[]];
+    switch (type) {
+      case T.TABLE:
+      case T.TABLE_CREATE:
+      case T.TABLE_DROP: {
+        const db = dbNameOf(args[0]);
+        const name = args[1];
+        if (db === undefined) return undefined;
+        return typeof name === "string" ? { db, table: name } : { db };
+      }
+      case T.DB:
+      case T.DB_CREATE:
+      case T.DB_DROP:
+        return typeof args[0] === "string" ? { db: args[0] } : undefined;
+      case T.MAKE_ARRAY:
+      case T.JSON:
+      case T.BINARY:
+        // Data, not a place.
+        return undefined;
+    }
+    at = args[0];
+  }
+  return undefined;
+}
+
+function dbNameOf(t: Term): string | undefined {
+  if (!Array.isArray(t) || t[0] !== T.DB || !Array.isArray(t[1])) return undefined;
+  return typeof t[1][0] === "string" ? t[1][0] : undefined;
+}
+
 function term(type: number, args: Term[], optargs?: Record<string, Term>): Term {
   if (optargs !== undefined) return [type, args, optargs];
   return args.length === 0 ? [type] : [type, args];

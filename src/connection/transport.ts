@@ -8,6 +8,7 @@
 import type { ByteStream } from "./tls_socket.ts";
 import { type EmbeddedText, encodeFrameParts, type Frame, FrameReader } from "./frames.ts";
 import { writeAll } from "./handshake.ts";
+import type { ConnectionTrace } from "./trace.ts";
 
 /** Query types of the wire protocol. */
 export const QueryType = { START: 1, CONTINUE: 2, STOP: 3 } as const;
@@ -47,14 +48,18 @@ export class Transport {
   #failure: Error | undefined;
   #writing: Promise<void> = Promise.resolve();
   readonly #done: Promise<void>;
+  /** With `--trace`: told of every query frame sent and response frame received. */
+  readonly #trace: ConnectionTrace | undefined;
 
   constructor(
     conn: ByteStream,
     leftover: Uint8Array,
     lostError: (why: string, cause?: unknown) => Error,
+    trace?: ConnectionTrace,
   ) {
     this.#conn = conn;
     this.#lostError = lostError;
+    this.#trace = trace;
     if (leftover.length > 0) this.#dispatch(leftover);
     this.#done = this.#readLoop();
   }
@@ -72,25 +77,32 @@ export class Transport {
   ): Promise<number> {
     const token = this.#nextToken++;
     this.#pending.set(token, { frames: [] });
-    await this.#send(token, JSON.stringify([QueryType.START, term, optargs]), embedded);
+    await this.#send(
+      token,
+      JSON.stringify([QueryType.START, term, optargs]),
+      embedded,
+      QueryType.START,
+      term,
+    );
     return token;
   }
 
   /** Asks for the next batch of a partial sequence. */
   async continue(token: number): Promise<void> {
-    await this.#send(token, `[${QueryType.CONTINUE}]`);
+    await this.#send(token, `[${QueryType.CONTINUE}]`, undefined, QueryType.CONTINUE);
   }
 
   /** Stops a query; its remaining responses are dropped. */
   async stop(token: number): Promise<void> {
     this.#pending.delete(token);
     if (this.#failure) return;
-    await this.#send(token, `[${QueryType.STOP}]`).catch(() => {});
+    await this.#send(token, `[${QueryType.STOP}]`, undefined, QueryType.STOP).catch(() => {});
   }
 
   /** Forgets a finished query. */
   finish(token: number): void {
     this.#pending.delete(token);
+    if (this.#trace) this.#trace.finished(token);
   }
 
   /** The next response body of a query. */
@@ -121,9 +133,17 @@ export class Transport {
     await this.#done;
   }
 
-  async #send(token: number, json: string, embedded?: EmbeddedText): Promise<void> {
+  async #send(
+    token: number,
+    json: string,
+    embedded: EmbeddedText | undefined,
+    type: number,
+    term?: unknown,
+  ): Promise<void> {
     if (this.#failure) throw this.#failure;
     const frame = encodeFrameParts(token, json, embedded);
+    // Recorded before the write: the answer may arrive before the write's promise settles.
+    if (this.#trace) this.#trace.sent(token, type, term, frame);
     // Writes are queued so that frames of concurrent queries never interleave.
     const write = this.#writing.then(async () => {
       for (const part of frame) await writeAll(this.#conn, part);
@@ -165,6 +185,8 @@ export class Transport {
 
   #deliver(frames: Frame[]): void {
     for (const frame of frames) {
+      // Before the stopped-query check: a STOP's own answer is traced too.
+      if (this.#trace) this.#trace.answered(frame.token, frame.body);
       const pending = this.#pending.get(frame.token);
       if (pending === undefined) continue; // a stopped query
       if (pending.waiter) {
@@ -180,6 +202,7 @@ export class Transport {
   #fail(error: Error): void {
     if (this.#failure) return;
     this.#failure = error;
+    if (this.#trace) this.#trace.closed(error);
     try {
       this.#conn.close();
     } catch {
