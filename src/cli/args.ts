@@ -8,7 +8,9 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { parseAddress } from "../connection/address.ts";
 import type { ConnectOptions } from "../connection/driver.ts";
+import type { CommandContext } from "./context.ts";
 import { readPassword } from "../connection/password.ts";
+import { Tracer } from "../connection/trace.ts";
 import { UsageError } from "../errors.ts";
 
 /** Option definitions for `parseArgs`. */
@@ -22,6 +24,7 @@ export const CONNECTION_OPTIONS = {
   "password-file": { type: "string" },
   "tls-cert": { type: "string" },
   "retry-for": { type: "string" },
+  trace: { type: "string" },
   quiet: { type: "boolean", short: "q" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean" },
@@ -35,7 +38,9 @@ export const CONNECTION_HELP = `Connection options:
       --password-file FILE  read the password from the first line of FILE
       --tls-cert FILE       connect with TLS, verifying the server against this CA certificate
       --retry-for TIME      how long to ride out a lost connection, a restart or an
-                            unavailable table before giving up: 90s, 5m, 0 (default 60s)`;
+                            unavailable table before giving up: 90s, 5m, 0 (default 60s)
+      --trace FILE          write a JSON line per query, connection and retry to FILE
+                            (created afresh; no passwords, no document contents)`;
 
 /** Parsed flags: strings, booleans, or lists of strings for repeatable options. */
 export type ParsedValues = Record<string, string | boolean | string[] | undefined>;
@@ -142,7 +147,9 @@ export function stringList(values: ParsedValues, name: string): string[] {
 }
 
 /**
- * Builds the connection options, reading the password from its source (prompt or file).
+ * Builds the connection options, reading the password from its source (prompt or file), and
+ * with `--trace FILE` creating FILE (a one-line error, exit 1, when it cannot be). Call it
+ * after every other check of the command line: the tracer it opens is the caller's to close.
  *
  * @example
  * ```ts
@@ -158,10 +165,42 @@ export async function connectOptions(values: ParsedValues): Promise<ConnectOptio
     file: values["password-file"] === undefined ? undefined : String(values["password-file"]),
   });
   const tls = values["tls-cert"];
-  return {
+  const trace = values.trace === undefined ? undefined : String(values.trace);
+  if (trace === "") throw new UsageError("--trace must not be empty");
+  const options: ConnectOptions = {
     ...address,
     user,
     password,
     tlsCaFile: tls === undefined ? undefined : String(tls),
   };
+  // Last, so that no mistake found above leaves the file open; before any connection.
+  if (trace !== undefined) options.tracer = await Tracer.open(trace);
+  return options;
+}
+
+/**
+ * Runs a command's work, then closes its `--trace` file however the work ends (done, failed,
+ * interrupted by SIGINT), so that the file holds every line; a trace that could not be written
+ * whole is a warning, never the command's failure.
+ *
+ * @example
+ * ```ts
+ * const options = await parseDumpArgs(args);
+ * const summary = await closingTrace(options.connect.tracer, context, () => dump(options));
+ * ```
+ */
+export async function closingTrace<T>(
+  tracer: Tracer | undefined,
+  context: Pick<CommandContext, "printError">,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } finally {
+    if (tracer) {
+      await tracer.close();
+      const problem = tracer.problem;
+      if (problem) context.printError(`warning: ${problem}`);
+    }
+  }
 }

@@ -9,6 +9,7 @@ import type { DumpOptions, DumpSummary } from "../dump/options.ts";
 import { UsageError } from "../errors.ts";
 import { formatCount } from "../progress/progress.ts";
 import {
+  closingTrace,
   CONNECTION_HELP,
   CONNECTION_OPTIONS,
   connectOptions,
@@ -73,8 +74,7 @@ export async function parseDumpArgs(args: string[]): Promise<DumpOptions | "help
   if (values.version) return "version";
   const file = values.file === undefined ? undefined : String(values.file);
   if (file === "") throw new UsageError("--file must not be empty");
-  return {
-    connect: await connectOptions(values),
+  const options = {
     file,
     overwrite: values["overwrite-file"] === true,
     exports: stringList(values, "export"),
@@ -87,6 +87,8 @@ export async function parseDumpArgs(args: string[]): Promise<DumpOptions | "help
     retryForMs: retryFor(values),
     progress: { quiet: values.quiet === true || file === "-" },
   };
+  // Last: every other mistake is reported before the password prompt and the --trace file.
+  return { connect: await connectOptions(values), ...options };
 }
 
 function compressionLevel(values: ParsedValues): number | undefined {
@@ -112,7 +114,11 @@ export async function runDumpCommand(args: string[], context: CommandContext): P
   const options = await parseDumpArgs(args);
   if (options === "help") return context.print(DUMP_HELP);
   if (options === "version") return context.printVersion();
-  const summary = await dump({ ...options, signal: context.signal });
+  const summary = await closingTrace(
+    options.connect.tracer,
+    context,
+    () => dump({ ...options, signal: context.signal }),
+  );
   if (!options.progress?.quiet) context.printError(describeDump(summary));
   return 0;
 }

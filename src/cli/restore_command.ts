@@ -12,6 +12,7 @@ import { parseRenames } from "../restore/rename.ts";
 import { restore } from "../restore/run.ts";
 import { parseSelections } from "../restore/selection.ts";
 import {
+  closingTrace,
   CONNECTION_HELP,
   CONNECTION_OPTIONS,
   connectOptions,
@@ -100,8 +101,7 @@ export async function parseRestoreArgs(
   parseRenames(stringList(values, "rename"));
   parseSelections(stringList(values, "import"));
   parseSelections(stringList(values, "exclude"), "--exclude");
-  return {
-    connect: await connectOptions(values),
+  const options = {
     archive: positionals[0],
     imports: stringList(values, "import"),
     excludes: stringList(values, "exclude"),
@@ -119,6 +119,8 @@ export async function parseRestoreArgs(
     retryForMs: retryFor(values),
     progress: { quiet: values.quiet === true },
   };
+  // Last: every other mistake is reported before the password prompt and the --trace file.
+  return { connect: await connectOptions(values), ...options };
 }
 
 /** Runs `restore` for the CLI: parse, restore, print the summary. Returns the exit code. */
@@ -130,11 +132,19 @@ export async function runRestoreCommand(
   if (options === "help") return context.print(RESTORE_HELP);
   if (options === "version") return context.printVersion();
   if (options.dryRun) {
-    const { lines, exitCode } = await dryRunRestore({ ...options });
+    const { lines, exitCode } = await closingTrace(
+      options.connect.tracer,
+      context,
+      () => dryRunRestore({ ...options }),
+    );
     context.print(lines.join("\n"));
     return exitCode;
   }
-  const summary = await restore({ ...options, signal: context.signal, input: context.stdin });
+  const summary = await closingTrace(
+    options.connect.tracer,
+    context,
+    () => restore({ ...options, signal: context.signal, input: context.stdin }),
+  );
   if (!options.progress?.quiet) context.printError(describeRestore(summary));
   return 0;
 }

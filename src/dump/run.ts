@@ -91,7 +91,10 @@ export async function dump(options: DumpOptions): Promise<DumpSummary> {
         retryForMs: options.retryForMs ?? DUMP_DEFAULTS.retryForMs,
         retryDelayMs: options.retryDelayMs ?? DUMP_DEFAULTS.retryDelayMs,
         signal,
-        onRetry: (event) => progress.warn(describeRetry(event)),
+        onRetry: (event) => {
+          progress.warn(describeRetry(event));
+          options.connect.tracer?.retry(event);
+        },
         // The planning connection is reused by the first worker: one login fewer.
       }, worker === 0 ? first : undefined);
       return links[worker];

@@ -136,6 +136,7 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
         onRetry: (event) => {
           pool?.noteFailure();
           progress.warn(describeRetry(event));
+          options.connect.tracer?.retry(event);
         },
       }, conn);
     control = await connect(options.connect);
