@@ -400,20 +400,39 @@ export class Connection {
     const query = q.orderBy(range, options.primaryKey);
     const optargs: Record<string, unknown> = {};
     if (options.maxBatchRows) optargs.max_batch_rows = options.maxBatchRows;
+    let asked = performance.now();
     const token = await this.#start(query, optargs);
     const scanner = new ReadScanner({ join: options.join });
     let finished = false;
+    // Each frame's arrival is noted as it arrives, even while the caller still holds the last
+    // batch (a paced dump pauses between batches), so that `roundTripMs` is the server's.
+    let arrived = 0;
+    const watch = () => {
+      const reading = this.#transport.next(token).then((body) => {
+        arrived = performance.now();
+        return body;
+      });
+      reading.catch(() => {}); // awaited later, or dropped with the query
+      return reading;
+    };
+    let reading = watch();
+    const askNext = async () => {
+      asked = performance.now();
+      reading = watch();
+      await this.#continue(token);
+    };
     try {
       while (true) {
-        const body = await this.#next(token, options.batchTimeoutMs);
+        const body = await this.#next(token, options.batchTimeoutMs, reading);
+        const roundTripMs = arrived - asked;
         // The server sends `{"t":3,…`: the next batch is asked for before this one is scanned,
         // so the server works on it meanwhile.
         const early = isPartial(body);
-        if (early) await this.#continue(token);
+        if (early) await askNext();
         const { type, batch } = scanOrFail(body, options.primaryKey, scanner);
         finished = type !== ResponseType.PARTIAL;
-        if (!finished && !early) await this.#continue(token);
-        yield batch;
+        if (!finished && !early) await askNext();
+        yield { ...batch, roundTripMs };
         // The caller has asked for the next batch: this one's bytes are no longer read.
         this.#transport.release(body);
         if (finished) return;
@@ -559,8 +578,11 @@ export class Connection {
     await this.#transport.continue(token);
   }
 
-  async #next(token: number, timeoutMs?: number): Promise<Uint8Array> {
-    const reading = this.#transport.next(token);
+  async #next(
+    token: number,
+    timeoutMs?: number,
+    reading: Promise<Uint8Array> = this.#transport.next(token),
+  ): Promise<Uint8Array> {
     if (!timeoutMs) return await reading;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<never>((_, reject) => {

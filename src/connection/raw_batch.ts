@@ -41,4 +41,10 @@ export interface RawBatch {
   readonly count: number;
   /** The primary-key value of the last document, parsed; `undefined` when `count` is 0. */
   readonly lastKey: unknown;
+  /**
+   * Milliseconds from asking for this batch (the query's start, or its CONTINUE) to its frame's
+   * arrival, when the read measured it: the server's round trip, however long the caller held
+   * the batch before (what `--backoff` watches).
+   */
+  readonly roundTripMs?: number;
 }
