@@ -1,5 +1,6 @@
 /**
- * `deno task bench [--docs N ...] [--server HOST:PORT] [--many] [--big]`: dump and restore speed and
+ * `deno task bench [--docs N ...] [--server HOST:PORT] [--many] [--tables N] [--big]`: dump and
+ * restore speed and
  * memory, each against a baseline measured in the same run on the same data:
  *
  * - dump wall time / a raw wire read of the same table (`scripts/raw_read.ts`: frames read and
@@ -8,7 +9,8 @@
  *   / `gzip -6` of the same JSON; dump peak RSS.
  * - restore documents/s / a bare client inserting the same documents in `r.json` batches
  *   (`scripts/bare_insert.ts`); restore peak RSS.
- * - `--many`: 100 tables × 50 documents, a third with a secondary index: dump and restore wall.
+ * - `--many`: 100 tables × 50 documents, a third with a secondary index: dump and restore wall
+ *   and peak RSS. `--tables N` sets the number of tables (the thousands-of-tables shape: 1000).
  * - `--big`: the large-document shape, 3 documents of 30 MB (30 strings of 1 MB each) and 5,000
  *   small ones: dump wall / raw read, and peak RSS of dump and restore against the largest
  *   document.
@@ -260,10 +262,10 @@ async function run(address: string, docs: number): Promise<Record<string, string
 
 /**
  * The baseline of the many-tables shape: what any restore of it must do, by a bare client in
- * this process: 100 tables created 64 at once over 8 connections, 50 documents inserted into
+ * this process: the tables created 64 at once over 8 connections, 50 documents inserted into
  * each, an index created and built on every third.
  */
-async function bareMany(address: string, db: string): Promise<void> {
+async function bareMany(address: string, db: string, tables: number): Promise<void> {
   const conns = await Promise.all(Array.from({ length: 8 }, () => open(address)));
   const [host, port] = address.split(":");
   const client = await r.connect({ host, port: Number(port), silent: true });
@@ -271,7 +273,7 @@ async function bareMany(address: string, db: string): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: 64 }, async (_, worker) => {
     const conn = conns[worker % conns.length];
-    while (next < 100) {
+    while (next < tables) {
       const t = next++;
       // A database just recreated under the same name may not be seen yet on this connection.
       await whileDatabaseUnseen(db, () => conn.createTable(db, `t${t}`, { primaryKey: "id" }));
@@ -288,8 +290,8 @@ async function bareMany(address: string, db: string): Promise<void> {
   await Promise.all(conns.map((conn) => conn.close()));
 }
 
-/** 100 tables × 50 documents, a third with a secondary index: dump and restore wall time. */
-async function runMany(address: string): Promise<Record<string, string>> {
+/** `tables` tables × 50 documents, a third with a secondary index: dump and restore. */
+async function runMany(address: string, tables: number): Promise<Record<string, string>> {
   const dir = await Deno.makeTempDir({ prefix: "rethinkdb-bench-" });
   const db = "bench_many";
   const dbs = [db, `${db}_restored`];
@@ -297,17 +299,22 @@ async function runMany(address: string): Promise<Record<string, string>> {
     await dropAll(address, dbs);
     const conn = await open(address);
     await conn.createDatabase(db);
-    for (let t = 0; t < 100; t++) {
-      const table = `t${t}`;
-      await conn.createTable(db, table, { primaryKey: "id" });
-      await conn.waitForTable(db, table);
-      const part = Array.from({ length: 50 }, (_, k) => makeDoc(k));
-      await conn.insertJson(db, table, JSON.stringify(part));
+    const names = Array.from({ length: tables }, (_, t) => `t${t}`);
+    // 64 at once: the server creates tables in parallel far faster than one by one.
+    for (let i = 0; i < names.length; i += 64) {
+      await Promise.all(
+        names.slice(i, i + 64).map(async (table) => {
+          await whileDatabaseUnseen(db, () => conn.createTable(db, table, { primaryKey: "id" }));
+          await conn.waitForTable(db, table);
+          const part = Array.from({ length: 50 }, (_, k) => makeDoc(k));
+          await conn.insertJson(db, table, JSON.stringify(part));
+        }),
+      );
     }
     await conn.close();
     const [host, port] = address.split(":");
     const client = await r.connect({ host, port: Number(port), silent: true });
-    for (let t = 0; t < 100; t += 3) {
+    for (let t = 0; t < tables; t += 3) {
       await r.db(db).table(`t${t}`).indexCreate("email").run(client);
       await r.db(db).table(`t${t}`).indexWait().run(client);
     }
@@ -324,7 +331,7 @@ async function runMany(address: string): Promise<Record<string, string>> {
     };
     const runBare = async () => {
       const started = performance.now();
-      await bareMany(address, copy);
+      await bareMany(address, copy, tables);
       const wall = (performance.now() - started) / 1000;
       await dropAll(address, [copy]);
       return wall;
@@ -337,8 +344,9 @@ async function runMany(address: string): Promise<Record<string, string>> {
     const restore = best(r1, r2);
     const bare = Math.min(b1, b2);
     return {
-      shape: "100 tables × 50 docs",
+      shape: `${tables} tables × 50 docs`,
       "dump s": dump.wall.toFixed(2),
+      "dump RSS MB": dump.maxRssMb.toFixed(0),
       "restore s": restore.wall.toFixed(2),
       "bare schema+insert s": bare.toFixed(2),
       "restore/bare": (restore.wall / bare).toFixed(2),
@@ -433,6 +441,7 @@ if (import.meta.main) {
       docs: { type: "string", multiple: true },
       server: { type: "string" },
       many: { type: "boolean" },
+      tables: { type: "string", default: "100" },
       big: { type: "boolean" },
     },
   });
@@ -443,7 +452,7 @@ if (import.meta.main) {
     // The small shapes first: dropping the large tables keeps a server busy for a while.
     if (values.many) {
       console.error("bench: many small tables…");
-      table([await runMany(address)]);
+      table([await runMany(address, Number(values.tables))]);
     }
     if (values.big) {
       console.error("bench: large documents…");

@@ -45,6 +45,19 @@ const BLOCK_SIZE = 1024 * 1024;
 /** Blocks of a stream in a worker at once, at most; also bounds compressed output not yet taken. */
 const MAX_BLOCKS_IN_FLIGHT = 4;
 
+/**
+ * Idle blocks the pool keeps for its next streams. A dump of thousands of small tables opens a
+ * stream per table: a fresh 1 MiB block for each was a gigabyte of garbage buffers over the run,
+ * which the isolate collects late, and peak memory grew with the number of tables.
+ */
+const IDLE_BLOCKS = 2 * MAX_BLOCKS_IN_FLIGHT;
+
+/** Where a stream takes its blocks from and gives them back to. */
+interface BlockCache {
+  take(): Uint8Array;
+  give(block: Uint8Array): void;
+}
+
 /** What streams and pieces fail with once the pool is closed. */
 function stoppedError(): Error {
   return new Error("the compression workers were stopped");
@@ -96,6 +109,13 @@ export class DeflatePool {
   readonly #workers: Slot[] = [];
   readonly #streams = new Map<number, DeflateStream>();
   readonly #pieces = new Map<number, PendingPiece>();
+  readonly #idle: Uint8Array[] = [];
+  readonly #blocks: BlockCache = {
+    take: () => this.#idle.pop() ?? new Uint8Array(BLOCK_SIZE),
+    give: (block) => {
+      if (this.#idle.length < IDLE_BLOCKS) this.#idle.push(block);
+    },
+  };
   #nextId = 1;
   #closed = false;
 
@@ -128,7 +148,7 @@ export class DeflatePool {
     if (this.#closed) throw stoppedError();
     const slot = this.#slot();
     const id = this.#nextId++;
-    const stream = new DeflateStream(id, slot.worker, options, () => {
+    const stream = new DeflateStream(id, slot.worker, options, this.#blocks, () => {
       this.#streams.delete(id);
       slot.streams--;
     });
@@ -223,9 +243,9 @@ export class DeflateStream {
   readonly worker: Worker;
   readonly #options: DeflateStreamOptions;
   readonly #release: () => void;
+  readonly #blocks: BlockCache;
   #block: Uint8Array | undefined;
   #filled = 0;
-  readonly #spare: Uint8Array[] = [];
   #blocksInFlight = 0;
   #outputWaiting = 0;
   #wake: (() => void) | undefined;
@@ -236,10 +256,17 @@ export class DeflateStream {
   #released = false;
 
   /** Use {@link DeflatePool.open}. */
-  constructor(id: number, worker: Worker, options: DeflateStreamOptions, release: () => void) {
+  constructor(
+    id: number,
+    worker: Worker,
+    options: DeflateStreamOptions,
+    blocks: BlockCache,
+    release: () => void,
+  ) {
     this.#id = id;
     this.worker = worker;
     this.#options = options;
+    this.#blocks = blocks;
     this.#release = release;
   }
 
@@ -252,7 +279,7 @@ export class DeflateStream {
     if (this.#ended) throw new Error("write after finish()");
     let from = 0;
     while (from < bytes.length) {
-      this.#block ??= this.#spare.pop() ?? new Uint8Array(BLOCK_SIZE);
+      this.#block ??= this.#blocks.take();
       const n = Math.min(bytes.length - from, BLOCK_SIZE - this.#filled);
       this.#block.set(n === bytes.length ? bytes : bytes.subarray(from, from + n), this.#filled);
       this.#filled += n;
@@ -319,7 +346,7 @@ export class DeflateStream {
       // Taken now: the output may keep the chunk, or free it (a spool does once it is on disk).
       const length = out.length;
       this.#blocksInFlight--;
-      if (this.#spare.length < MAX_BLOCKS_IN_FLIGHT) this.#spare.push(reply.block!);
+      if (reply.block) this.#blocks.give(reply.block);
       this.#outputWaiting += length;
       this.#output = this.#output
         .then(() => this.#failure ? undefined : this.#options.output(out))
@@ -347,7 +374,11 @@ export class DeflateStream {
   }
 
   #releaseSlot(): void {
-    if (!this.#released) this.#release();
+    if (this.#released) return;
     this.#released = true;
+    this.#release();
+    // A block being filled goes back for the next stream (one in a worker comes back there).
+    if (this.#block !== undefined && !this.#ended) this.#blocks.give(this.#block);
+    this.#block = undefined;
   }
 }

@@ -154,6 +154,9 @@ export function startTestServer(options: TestServerOptions = {}): Promise<TestSe
         if (listener !== current) continue; // refused and listening again already
         break;
       }
+      // As a real server does (`TCP_NODELAY` in arch/io/network.cc): frames answering
+      // pipelined queries would otherwise wait for the client's delayed ACK, about 40 ms.
+      if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
       const refusing = faults.refusing;
       if (refusing === "close") {
         conn.close();
