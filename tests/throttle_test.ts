@@ -42,3 +42,42 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "test server: a delay armed mid-read holds the cursor's next batches; reset lifts it",
+  ignore: faultsSkipReason !== undefined,
+  fn: async () => {
+    const target = await testTarget();
+    const conn = await connect({ host: target.host, port: target.port });
+    const faults = target.server!.faults;
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    try {
+      const db = target.uniqueDb("rt");
+      await conn.createDatabase(db);
+      await conn.createTable(db, "t", { primaryKey: "id" });
+      await conn.insertJson(
+        db,
+        "t",
+        JSON.stringify(Array.from({ length: 70 }, (_, id) => ({ id }))),
+      );
+      const trips: number[] = [];
+      for await (
+        const batch of conn.readTableRaw(db, "t", { primaryKey: "id", maxBatchRows: 10 })
+      ) {
+        trips.push(batch.roundTripMs!);
+        // Batch 2 was asked for (and answered) before batch 1 was handed on: the delay holds
+        // batches 3 to 5; batch 5 was asked for (and held) before batch 4 was: batch 6 is not.
+        await pause(20);
+        if (trips.length === 2) faults.delayResponses(150);
+        if (trips.length === 5) faults.reset();
+      }
+      assert.equal(trips.length, 7, `${trips}`);
+      const slow = trips.map((ms) => ms >= 140);
+      assert.deepEqual(slow, [false, false, false, true, true, true, false], `${trips}`);
+    } finally {
+      faults.reset();
+      await conn.close();
+      await target.cleanup();
+    }
+  },
+});

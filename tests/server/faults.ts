@@ -97,7 +97,8 @@ interface FailRule {
   remaining: number;
 }
 
-interface DelayRule {
+/** @internal An armed {@link Faults.delayResponses}. */
+export interface DelayRule {
   match: QueryMatcher | undefined;
   ms: number;
   remaining: number;
@@ -154,7 +155,9 @@ export class Faults {
   /**
    * Delays every response (including later batches) of queries matching `match` (all queries if
    * omitted) by `ms`; other queries on the same connection are answered meanwhile. Applies to the
-   * next `times` matching queries (default: until reset).
+   * next `times` matching queries (default: until reset). A cursor already open is held from its
+   * next batch on (it counts as one of the `times`), and {@link reset} lifts the delay from the
+   * next batch of every open cursor: a server whose latency rises and falls mid-read.
    */
   delayResponses(ms: number, match?: QueryMatcher, times = Infinity): void {
     this.#delay.push({ match, ms, remaining: times });
@@ -353,12 +356,20 @@ export class Faults {
     return rule.error;
   }
 
-  /** @internal Delay in ms for a starting query (consumes one use of the rule). */
-  takeDelay(query: QueryInfo): number {
+  /** @internal The delay rule holding a starting query, if any (consumes one use of it). */
+  takeDelayRule(query: QueryInfo): DelayRule | undefined {
     const rule = this.#delay.find((r) => r.remaining > 0 && matches(r.match, query));
-    if (rule === undefined) return 0;
-    rule.remaining--;
-    return rule.ms;
+    if (rule !== undefined) rule.remaining--;
+    return rule;
+  }
+
+  /**
+   * @internal The delay rule holding a later batch of an open cursor: the rule that held it
+   * (`held`) while still armed, else the first armed rule matching its query (one use of it).
+   */
+  batchDelayRule(query: QueryInfo, held: DelayRule | undefined): DelayRule | undefined {
+    if (held !== undefined && this.#delay.includes(held)) return held;
+    return this.takeDelayRule(query);
   }
 
   /** @internal Whether a batch of `count` documents may be sent (false = close instead). */

@@ -15,6 +15,7 @@ import { isStreamLike, RawDoc, SingleSelection, type Value } from "../reql/value
 import type { Store } from "../store/store.ts";
 import {
   DEFAULT_INJECTED_ERROR_TYPE,
+  type DelayRule,
   type Faults,
   type InjectedError,
   type QueryInfo,
@@ -44,7 +45,12 @@ export interface ServerContext {
 
 interface OpenCursor {
   cursor: Cursor;
-  delay: number;
+  /** The query, for the delay rules armed when a later batch is asked for. */
+  query: QueryInfo;
+  /** The injected delay rule its batches are held by, while that rule is armed. */
+  rule: DelayRule | undefined;
+  /** Modelled latency of the query, for every batch. */
+  latency: number;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -189,7 +195,9 @@ export class Connection {
     const failure = faults.takeFailure(info);
     // Modelled latency and injected delays both hold the answer back; other queries on the
     // same connection go on meanwhile, so concurrent calls overlap as on a real server.
-    const delay = faults.takeDelay(info) + (this.server.latencyOf?.(info.termType) ?? 0);
+    const rule = faults.takeDelayRule(info);
+    const latency = this.server.latencyOf?.(info.termType) ?? 0;
+    const delay = (rule?.ms ?? 0) + latency;
     if (delay > 0) await sleep(delay);
     // A query held back across a simulated restart died with the server.
     if (faults.restarts !== restarts) return;
@@ -216,7 +224,7 @@ export class Connection {
             batchLimits(optargs),
           );
           if (noreply) return;
-          this.#sendBatch(token, { cursor, delay });
+          this.#sendBatch(token, { cursor, query: info, rule, latency });
           return;
         }
         if (noreply) return;
@@ -248,7 +256,10 @@ export class Connection {
       );
       return;
     }
-    if (open.delay > 0) await sleep(open.delay);
+    // Delays armed or reset while the cursor is open apply from its next batch on.
+    open.rule = this.server.faults.batchDelayRule(open.query, open.rule);
+    const delay = (open.rule?.ms ?? 0) + open.latency;
+    if (delay > 0) await sleep(delay);
     if (this.#closed) return;
     try {
       this.#sendBatch(token, open);
