@@ -478,6 +478,20 @@ export function redact(text: string): string {
   return out.length > MAX_ERROR_CHARS ? `${out.slice(0, MAX_ERROR_CHARS)}…` : out;
 }
 
+/** The second {@link iso} last formatted, and its text up to the milliseconds. */
+let isoSecond = NaN;
+let isoPrefix = "";
+
+/**
+ * `ms` (epoch) as ISO 8601 UTC with milliseconds. `Date.toISOString` costs 1.5 µs, two per
+ * query line: the text of the current second is reused, and only the milliseconds are added.
+ */
 function iso(ms: number): string {
-  return new Date(ms).toISOString();
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond) {
+    isoSecond = second;
+    isoPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+  }
+  const milli = ms - second * 1000;
+  return `${isoPrefix}${milli < 10 ? "00" : milli < 100 ? "0" : ""}${milli}Z`;
 }
