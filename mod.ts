@@ -18,11 +18,13 @@ import { main } from "./src/cli/main.ts";
 import type * as dumping from "./src/dump/run.ts";
 import type * as restoring from "./src/restore/run.ts";
 import type * as aliases from "./src/cli/install_aliases.ts";
+import type * as tracing from "./src/connection/trace.ts";
 
 export { main } from "./src/cli/main.ts";
 export type { DumpOptions, DumpSummary } from "./src/dump/options.ts";
 export type { RestoreOptions, RestoreSummary } from "./src/restore/options.ts";
 export type { ConnectOptions } from "./src/connection/driver.ts";
+export type { Tracer } from "./src/connection/trace.ts";
 export { parseAddress } from "./src/connection/address.ts";
 export { BackupError, ExitCode, InterruptedError, UsageError } from "./src/errors.ts";
 export { VERSION } from "./src/version.ts";
@@ -42,6 +44,26 @@ export async function restore(
   ...args: Parameters<typeof restoring.restore>
 ): ReturnType<typeof restoring.restore> {
   return await (await import("./src/restore/run.ts")).restore(...args);
+}
+
+/**
+ * Creates (or empties) a `--trace` file for `connect.tracer`; close it when the command ends. See
+ * `src/connection/trace.ts`.
+ *
+ * @example
+ * ```ts
+ * const tracer = await openTrace("dump.trace.jsonl");
+ * try {
+ *   await dump({ connect: { host: "localhost", port: 28015, tracer }, file: "b.tar.gz" });
+ * } finally {
+ *   await tracer.close();
+ * }
+ * ```
+ */
+export async function openTrace(
+  ...args: Parameters<typeof tracing.Tracer.open>
+): ReturnType<typeof tracing.Tracer.open> {
+  return await (await import("./src/connection/trace.ts")).Tracer.open(...args);
 }
 
 /** Creates `rethinkdb-dump` and `rethinkdb-restore` in `dir`; see `src/cli/install_aliases.ts`. */

@@ -7,6 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { main } from "../src/cli/main.ts";
+// The library entry's way to a tracer, for the restore below.
+import { openTrace } from "../mod.ts";
 import type { CommandContext } from "../src/cli/context.ts";
 import { connect } from "../src/connection/driver.ts";
 import { queryTarget } from "../src/connection/reql.ts";
@@ -154,7 +156,7 @@ Deno.test("trace: a dump's and a restore's lines match the queries the server re
 
     server.queries.length = 0;
     const restoreTrace = `${dir}/restore.jsonl`;
-    const restoreTracer = await Tracer.open(restoreTrace);
+    const restoreTracer = await openTrace(restoreTrace);
     await restore({
       connect: connectTo(target, restoreTracer),
       archive,
