@@ -7,6 +7,7 @@ import { UsageError } from "../src/errors.ts";
 import { type BackoffState, DEFAULT_BACKOFF_TUNING } from "../src/throttle/backoff.ts";
 import { type Clock, formatRate, parseRate, RateLimiter } from "../src/throttle/rate.ts";
 import { Throttle } from "../src/throttle/throttle.ts";
+import { Progress } from "../src/progress/progress.ts";
 
 /** A clock that moves only when told to; sleepers wake in time order. */
 class FakeClock implements Clock {
@@ -273,4 +274,17 @@ Deno.test("throttle: settle waits for the duty pause; the note says what holds t
   await clock.advance(1);
   assert.equal(settled, true);
   assert.match(paced.note()!, /^\(paced by --backoff/);
+});
+
+Deno.test("progress: the throttle's note follows the rate on the progress line", () => {
+  const progress = new Progress("dump", { write: () => {}, intervalMs: 60_000, tty: false });
+  progress.startTable("a.b", 10);
+  progress.add("a.b", 5, 50);
+  progress.note = () => "(limited by --max-rate 5000/s)";
+  const line = progress.line();
+  progress.note = () => undefined;
+  const plain = progress.line();
+  progress.stop();
+  assert.match(line, / docs\/s \(limited by --max-rate 5000\/s\) \| tables 0\/1/);
+  assert.match(plain, / docs\/s \| tables 0\/1/);
 });

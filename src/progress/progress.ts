@@ -53,6 +53,11 @@ export class Progress {
   readonly #started = performance.now();
   #timer: ReturnType<typeof setInterval> | undefined;
   #lineShown = false;
+  /**
+   * Shown after the rate when it returns text: what holds the run back (`--max-rate`,
+   * `--backoff`; see `src/throttle/throttle.ts`). Called once per line.
+   */
+  note: (() => string | undefined) | undefined;
 
   constructor(verb: string, options: ProgressOptions = {}) {
     this.#verb = verb;
@@ -128,10 +133,11 @@ export class Progress {
     const rate = seconds > 0 ? documents / seconds : 0;
     const done = [...this.#tables.values()].filter((s) => s.done).length;
     const inFlight = this.#tables.size - done;
+    const note = this.note?.();
     const parts = [
       `${this.#verb}: ${formatCount(documents)}${estimate ? `/${formatCount(estimate)}` : ""} docs`,
       formatBytes(bytes),
-      `${formatCount(Math.round(rate))} docs/s`,
+      `${formatCount(Math.round(rate))} docs/s${note ? ` ${note}` : ""}`,
       `tables ${done}/${this.#tables.size}${inFlight > 0 ? ` (${inFlight} in flight)` : ""}`,
     ];
     if (rate > 0 && estimate > documents) {
