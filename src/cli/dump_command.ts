@@ -20,6 +20,7 @@ import {
   stringList,
 } from "./args.ts";
 import type { CommandContext } from "./context.ts";
+import { THROTTLE_HELP, THROTTLE_OPTIONS, throttleArgs } from "./throttle_args.ts";
 
 /** `dump --help`. */
 export const DUMP_HELP = `Usage: rethinkdb-backup dump [options]
@@ -43,6 +44,7 @@ Dump options:
       --compression-level N gzip level 1 (fastest) to 9 (smallest), default 6
       --compression-nice N  CPU priority of compression, 0 (the tool's own) to 19 (only
                             what the server leaves idle; default 19, Linux only)
+${THROTTLE_HELP}
   -q, --quiet               no progress or summary
   -h, --help                this help
       --version             print versions and exit`;
@@ -58,6 +60,7 @@ const DUMP_OPTIONS = {
   "read-outdated": { type: "boolean" },
   "compression-level": { type: "string" },
   "compression-nice": { type: "string" },
+  ...THROTTLE_OPTIONS,
 } as const;
 
 /**
@@ -86,6 +89,7 @@ export async function parseDumpArgs(args: string[]): Promise<DumpOptions | "help
     compressionNice: compressionNice(values),
     retryForMs: retryFor(values),
     progress: { quiet: values.quiet === true || file === "-" },
+    ...throttleArgs(values, args),
   };
   // Last: every other mistake is reported before the password prompt and the --trace file.
   return { connect: await connectOptions(values), ...options };

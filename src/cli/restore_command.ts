@@ -22,6 +22,7 @@ import {
   stringList,
 } from "./args.ts";
 import type { CommandContext } from "./context.ts";
+import { THROTTLE_HELP, THROTTLE_OPTIONS, throttleArgs } from "./throttle_args.ts";
 
 /** `restore --help`. */
 export const RESTORE_HELP = `Usage: rethinkdb-backup restore ARCHIVE [options]
@@ -52,6 +53,7 @@ Restore options:
       --shards N            shards of created tables
       --replicas N          replicas of created tables
       --batch-size N        documents per insert query (default 1000; also capped in bytes)
+${THROTTLE_HELP}
   -q, --quiet               no progress or summary
   -h, --help                this help
       --version             print versions and exit`;
@@ -71,6 +73,7 @@ const RESTORE_OPTIONS = {
   shards: { type: "string" },
   replicas: { type: "string" },
   "batch-size": { type: "string" },
+  ...THROTTLE_OPTIONS,
 } as const;
 
 /**
@@ -118,6 +121,7 @@ export async function parseRestoreArgs(
     batchSize: positiveInteger(values, "batch-size", undefined),
     retryForMs: retryFor(values),
     progress: { quiet: values.quiet === true },
+    ...throttleArgs(values, args),
   };
   // Last: every other mistake is reported before the password prompt and the --trace file.
   return { connect: await connectOptions(values), ...options };

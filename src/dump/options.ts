@@ -6,9 +6,13 @@
 
 import type { ConnectOptions } from "../connection/driver.ts";
 import type { ProgressOptions } from "../progress/progress.ts";
+import type { PacingOptions } from "../throttle/throttle.ts";
 
-/** Options of {@link import("./run.ts").dump}. */
-export interface DumpOptions {
+/**
+ * Options of {@link import("./run.ts").dump}. Pacing (`maxRate`: `--max-rate`; `backoff`:
+ * `--backoff`; or a caller's `throttle`) is documented in `src/throttle/throttle.ts`.
+ */
+export interface DumpOptions extends PacingOptions {
   /** Server address and credentials (password already read from its source). */
   connect: ConnectOptions;
   /**
@@ -60,6 +64,8 @@ export interface DumpOptions {
    * (default 8 MiB; tests set 0 to force spool files).
    */
   spoolMemoryBytes?: number;
+  /** Documents per read batch asked of the server (`max_batch_rows`; default the server's). */
+  readBatchRows?: number;
 }
 
 /** What a finished dump did. */

@@ -16,6 +16,7 @@ import { DeflatePool } from "../archive/deflate_pool.ts";
 import { DEFAULT_COMPRESSION_LEVEL } from "../archive/gzip_member.ts";
 import { connect, type Connection } from "../connection/driver.ts";
 import { Progress } from "../progress/progress.ts";
+import { throttleFor } from "../throttle/throttle.ts";
 import { describeFsError } from "./fs_errors.ts";
 import { describeRetry, Link } from "../connection/link.ts";
 import type { DumpOptions, DumpSummary } from "./options.ts";
@@ -66,6 +67,9 @@ export async function dump(options: DumpOptions): Promise<DumpSummary> {
   options.signal?.addEventListener("abort", forward, { once: true });
 
   const progress = new Progress("dump", toStdout ? { quiet: true } : options.progress);
+  // One throttle for every table: the rate holds for the run.
+  const throttle = throttleFor(options);
+  if (throttle) progress.note = () => throttle.note();
   const links: Link[] = [];
   let first: Connection | undefined;
   let spoolDir: string | undefined;
@@ -121,6 +125,8 @@ export async function dump(options: DumpOptions): Promise<DumpSummary> {
       readOutdated: options.readOutdated ?? false,
       batchTimeoutMs: options.batchTimeoutMs ?? DUMP_DEFAULTS.batchTimeoutMs,
       signal,
+      throttle,
+      readBatchRows: options.readBatchRows,
     };
     const results = await runPool(
       tables,

@@ -27,6 +27,7 @@ import type { DeflateStream } from "../archive/deflate_pool.ts";
 import type { ArchiveWriter } from "../archive/tar_writer.ts";
 import type { Progress } from "../progress/progress.ts";
 import type { Link } from "../connection/link.ts";
+import type { Throttle } from "../throttle/throttle.ts";
 import { Spool } from "./spool.ts";
 
 /** What every table export shares. */
@@ -43,6 +44,10 @@ export interface TableJob {
   batchTimeoutMs: number;
   /** Aborted when the dump stops (signal or another table's failure). */
   signal: AbortSignal;
+  /** `--max-rate` / `--backoff`, shared by every table. */
+  throttle?: Throttle;
+  /** Documents per read batch asked of the server; default the server's. */
+  readBatchRows?: number;
 }
 
 /** What was saved for one table. */
@@ -176,6 +181,7 @@ async function readDocuments(
         after: started ? after : undefined,
         readOutdated: job.readOutdated,
         batchTimeoutMs: job.batchTimeoutMs,
+        maxBatchRows: job.readBatchRows,
         // Documents joined as the entry lays them out, so a batch is copied in one piece.
         join: DOCUMENT_SEPARATOR,
       });
@@ -191,6 +197,13 @@ async function readDocuments(
         started = true;
         job.progress.add(label, batch.count, size);
         link.succeeded();
+        if (job.throttle) {
+          // Paced here, after the batch is handed on and before the next is taken: the read
+          // asks the server for a batch only as the one before it is taken, so this paces the
+          // server. The round trip is the server's, however long the last batch was held.
+          await job.throttle.settle(batch.roundTripMs, batch.count, size, job.signal);
+          await job.throttle.take(batch.count, size, job.signal);
+        }
       }
       break;
     } catch (error) {

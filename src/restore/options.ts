@@ -6,10 +6,14 @@
 
 import type { ConnectOptions } from "../connection/driver.ts";
 import type { ProgressOptions } from "../progress/progress.ts";
+import type { PacingOptions } from "../throttle/throttle.ts";
 import type { Removal } from "./cleanup.ts";
 
-/** Options of {@link import("./run.ts").restore}. */
-export interface RestoreOptions {
+/**
+ * Options of {@link import("./run.ts").restore}. Pacing (`maxRate`: `--max-rate`; `backoff`:
+ * `--backoff`; or a caller's `throttle`) is documented in `src/throttle/throttle.ts`.
+ */
+export interface RestoreOptions extends PacingOptions {
   /** Server address and credentials (password already read from its source). */
   connect: ConnectOptions;
   /** Archive path, or `-` for stdin. */

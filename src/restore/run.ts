@@ -37,6 +37,7 @@ import { allProblems, ArchiveCatalog, type InspectedTable } from "../inspect/cat
 import type { JsonEntryCheck } from "../inspect/json_check.ts";
 import { type Prescan, prescanArchive, prescanError } from "../inspect/prescan.ts";
 import { Progress } from "../progress/progress.ts";
+import { throttleFor } from "../throttle/throttle.ts";
 import { type CreatedByRun, describeRemoval, type Removal, removeCreated } from "./cleanup.ts";
 import { describeStop, RestoreLedger } from "./ledger.ts";
 import type { RestoreOptions, RestoreSummary } from "./options.ts";
@@ -94,6 +95,9 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
   const renames = parseRenames(options.renames ?? []);
   const force = options.force === true;
   const progress = new Progress("restore", options.progress);
+  // One throttle for every table and connection: the rate holds for the run.
+  const throttle = throttleFor(options);
+  if (throttle) progress.note = () => throttle.note();
   const ledger = new RestoreLedger();
   const counts = { indexes: 0, writeHooks: 0 };
   const background: Promise<void>[] = [];
@@ -178,6 +182,7 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
       durability: options.hardDurability ? "hard" : "soft",
       force,
       signal: options.signal,
+      throttle,
     };
     let serverCount: Promise<number> | undefined;
     const limitCreate = limiter(CREATE_CONCURRENCY);

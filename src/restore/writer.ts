@@ -11,6 +11,7 @@ import type { Connection, WriteResult } from "../connection/driver.ts";
 import type { Link, LinkTable } from "../connection/link.ts";
 import { DurableBatches } from "./checkpoint.ts";
 import { BackupError } from "../errors.ts";
+import type { Throttle } from "../throttle/throttle.ts";
 
 /**
  * The connections a restore writes over, each a {@link Link} that reconnects after a loss:
@@ -93,6 +94,8 @@ export interface TableWriteOptions {
   onBatch?: (documents: number, bytes: number) => void;
   /** Called as documents become durable: at each checkpoint, or at once with hard durability. */
   onDurable?: (documents: number) => void;
+  /** `--max-rate` / `--backoff`, shared by every table and connection. */
+  throttle?: Throttle;
 }
 
 /**
@@ -213,6 +216,9 @@ export async function insertBatches(
   };
   /** Sends one batch once there is room; `again` for a batch a failure may have lost. */
   const send = async (batch: DocumentBatch, again: boolean) => {
+    // Paced first, holding neither room nor a connection meanwhile; a batch sent again is
+    // more load on the server like any other.
+    await options.throttle?.take(batch.count, batch.bytes, options.signal);
     // The next batch is read while earlier ones are in flight, and sent once there is room.
     while (bytesInFlight > 0 && bytesInFlight + batch.bytes > MAX_BYTES_IN_FLIGHT && !failure) {
       await new Promise<void>((resolve) => (wake = resolve));
@@ -224,12 +230,21 @@ export async function insertBatches(
     const failuresAtSend = pool.failures;
     const task = (async () => {
       try {
+        const sent = performance.now();
         const result = await insertOnce(link, where, batch, options, again);
+        const latencyMs = performance.now() - sent;
         checkWrite(result, batch.count, db, table);
         if (!again) options.onBatch?.(batch.count, batch.bytes);
-        if (!log) return durable(batch.count);
-        log.acknowledged(batch, failuresAtSend);
-        if (log.due && !checkpoint) startCheckpoint();
+        if (!log) durable(batch.count);
+        else {
+          log.acknowledged(batch, failuresAtSend);
+          if (log.due && !checkpoint) startCheckpoint();
+        }
+        // The insert's latency, unless a reconnect or a wait for the table is in it; any duty
+        // pause keeps this connection idle before it takes the next batch.
+        if (pool.failures === failuresAtSend) {
+          await options.throttle?.settle(latencyMs, batch.count, batch.bytes, options.signal);
+        }
       } catch (error) {
         failure ??= inTable(error, db, table);
       } finally {

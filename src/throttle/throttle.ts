@@ -10,7 +10,12 @@
  * @module
  */
 
-import { BackoffController, type BackoffState, type BackoffTuning } from "./backoff.ts";
+import {
+  BACKOFF_BY_DEFAULT,
+  BackoffController,
+  type BackoffState,
+  type BackoffTuning,
+} from "./backoff.ts";
 import { type Clock, formatRate, HeldTime, type Rate, RateLimiter, systemClock } from "./rate.ts";
 
 /** `--backoff` with hooks and tuning (tests, and library users tuning against a server). */
@@ -158,4 +163,32 @@ export class Throttle {
     if (pauseShare >= NOTE_SHARE) return `(paced by --backoff${ratio})`;
     return undefined;
   }
+}
+
+/** The pacing options of `dump` and `restore`. */
+export interface PacingOptions {
+  /** `--max-rate`. */
+  maxRate?: Rate;
+  /** `--backoff`; default {@link BACKOFF_BY_DEFAULT}. */
+  backoff?: boolean | BackoffOptions;
+  /** A throttle built by the caller (shared by several runs, or watched by a test). */
+  throttle?: Throttle;
+}
+
+/**
+ * The throttle of a run: the caller's, or one built from `maxRate` and `backoff`; undefined
+ * when the run goes unpaced.
+ *
+ * @example
+ * ```ts
+ * import { parseRate } from "./rate.ts";
+ * const throttle = throttleFor({ maxRate: parseRate("20MB/s") });
+ * ```
+ */
+export function throttleFor(options: PacingOptions): Throttle | undefined {
+  return options.throttle ??
+    Throttle.create({
+      maxRate: options.maxRate,
+      backoff: options.backoff ?? BACKOFF_BY_DEFAULT,
+    });
 }
