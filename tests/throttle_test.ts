@@ -1,9 +1,15 @@
 /**
  * Pacing against the test server: a read's `roundTripMs` is the server's own round trip however
- * long the consumer holds each batch (what `--backoff` watches in a dump).
+ * long the consumer holds each batch (what `--backoff` watches in a dump); a delay armed or lifted
+ * mid-read; `dump` and `restore` with `--max-rate`, measured by when the server was asked for
+ * each batch.
  */
 import assert from "node:assert/strict";
 import { connect } from "../src/connection/driver.ts";
+import { dump } from "../src/dump/run.ts";
+import { restore } from "../src/restore/run.ts";
+import { parseRate } from "../src/throttle/rate.ts";
+import { archiveOf, DOCUMENT_BYTES, paceOf, seedTable, watchServer } from "./support/pacing.ts";
 import { faultsSkipReason, testTarget } from "./support/target.ts";
 
 Deno.test({
@@ -78,6 +84,103 @@ Deno.test({
       faults.reset();
       await conn.close();
       await target.cleanup();
+    }
+  },
+});
+
+/** Within 10% of `limit`. */
+function assertNear(measured: number, limit: number, what: string): void {
+  assert.ok(
+    Math.abs(measured / limit - 1) <= 0.1,
+    `${what}: ${measured.toFixed(0)}/s, the limit ${limit}/s`,
+  );
+}
+
+Deno.test({
+  name: "dump --max-rate: 3,000 documents at 1000/s, then bytes at 100KB/s, paced within 10%",
+  ignore: faultsSkipReason !== undefined,
+  fn: async () => {
+    const target = await testTarget();
+    const dir = await Deno.makeTempDir();
+    try {
+      const db = target.uniqueDb("mr");
+      await seedTable(target, db, 3000);
+      const base = {
+        connect: { host: target.host, port: target.port, password: target.password },
+        exports: [db],
+        // 30 batches: the pace is seen batch by batch.
+        readBatchRows: 100,
+      };
+      const lines: string[] = [];
+      const docs = watchServer(target);
+      const summary = await dump({
+        ...base,
+        file: `${dir}/docs.tar.gz`,
+        maxRate: parseRate("1000/s"),
+        progress: { write: (text) => void lines.push(text), tty: false, intervalMs: 400 },
+      });
+      target.server!.faults.reset();
+      assert.equal(summary.documents, 3000);
+      assert.equal(docs.reads.length, 30);
+      assertNear(paceOf(docs.reads.slice(1), 100), 1000, "documents");
+      assert.ok(
+        lines.some((line) => /docs\/s \(limited by --max-rate 1000\/s\) \|/.test(line)),
+        lines.join(""),
+      );
+
+      const bytes = watchServer(target);
+      const second = await dump({
+        ...base,
+        file: `${dir}/bytes.tar.gz`,
+        maxRate: parseRate("100KB/s"),
+        progress: { quiet: true },
+      });
+      target.server!.faults.reset();
+      assert.equal(second.documents, 3000);
+      const perDocument = second.jsonBytes / 3000;
+      assertNear(paceOf(bytes.reads.slice(1), 100 * perDocument), 100_000, "bytes");
+    } finally {
+      target.server?.faults.reset();
+      await target.cleanup();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "restore --max-rate: 3,000 documents at 1000/s, then bytes at 100KB/s, paced within 10%",
+  ignore: faultsSkipReason !== undefined,
+  fn: async () => {
+    const target = await testTarget();
+    const dir = await Deno.makeTempDir();
+    try {
+      const db = target.uniqueDb("mr");
+      await seedTable(target, db, 3000);
+      const archive = `${dir}/a.tar.gz`;
+      await archiveOf(target, db, archive);
+      const run = async (maxRate: string) => {
+        const into = target.uniqueDb("mr");
+        const view = watchServer(target);
+        const summary = await restore({
+          connect: { host: target.host, port: target.port, password: target.password },
+          archive,
+          renames: [`${db}=${into}`],
+          batchSize: 100,
+          maxRate: parseRate(maxRate),
+          progress: { quiet: true },
+        });
+        target.server!.faults.reset();
+        assert.equal(summary.documents, 3000);
+        assert.equal(view.inserts.length, 30);
+        return view.inserts;
+      };
+      assertNear(paceOf(await run("1000/s"), 100), 1000, "documents");
+      // A restore batch's bytes: its documents' JSON, separators not counted.
+      assertNear(paceOf(await run("100KB/s"), 100 * DOCUMENT_BYTES), 100_000, "bytes");
+    } finally {
+      target.server?.faults.reset();
+      await target.cleanup();
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });
