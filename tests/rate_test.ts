@@ -240,17 +240,37 @@ Deno.test("backoff: never above --max-rate; the baseline rises slowly, falls at 
   assert.equal(decisions.at(-1)!.baselineMs, 8);
 });
 
-Deno.test("backoff: the duty cycle pauses for a share of a slow batch's own latency", () => {
+Deno.test("backoff: a latency within MIN_EXCESS_MS of a tiny baseline is not slow", () => {
+  const clock = new FakeClock();
+  const throttle = new Throttle({ backoff: true, clock });
+  feed(clock, throttle, 20, 0.5);
+  feed(clock, throttle, 400, 1.5); // 3× the baseline, but 1 ms above it
+  assert.equal(throttle.backoff!.state.decision, "hold");
+  assert.equal(throttle.limiter.perSecond, undefined);
+  assert.equal(throttle.backoff!.pauseFor(1.5), 0);
+  feed(clock, throttle, 250, 5);
+  assert.equal(throttle.backoff!.state.decision, "slower");
+});
+
+Deno.test("backoff: the duty cycle pauses for a share of each batch's own latency", () => {
   const clock = new FakeClock();
   const throttle = new Throttle({ backoff: true, clock });
   const backoff = throttle.backoff!;
   assert.equal(backoff.pauseFor(100), 0, "no pause before the baseline is known");
-  for (let i = 0; i < 20; i++) backoff.observe(10, 1000, 0);
-  assert.equal(backoff.pauseFor(10), 0);
-  assert.equal(backoff.pauseFor(13), 0, "near the baseline: no pause");
-  assert.ok(Math.abs(backoff.pauseFor(16.5) - 16.5 * 0.5) < 1e-9);
-  assert.equal(backoff.pauseFor(20), 20);
+  feed(clock, throttle, 20, 10);
+  assert.equal(backoff.pauseFor(100), 0, "none while the latency is at the baseline");
+  // A decision finds the latency 1.65× the baseline: halfway from 1.3× to 2×.
+  feed(clock, throttle, 31, 16.5);
+  assert.equal(backoff.state.decision, "hold");
+  assert.ok(Math.abs(backoff.pauseFor(20) - 10) < 1e-9, `${backoff.pauseFor(20)}`);
+  // At 2× and above: the batch's whole latency.
+  feed(clock, throttle, 31, 30);
+  assert.equal(backoff.state.decision, "slower");
+  assert.equal(backoff.pauseFor(30), 30);
   assert.equal(backoff.pauseFor(400), 400);
+  // Back near the baseline: no pause.
+  feed(clock, throttle, 31, 12);
+  assert.equal(backoff.pauseFor(12), 0);
 });
 
 Deno.test("throttle: settle waits for the duty pause; the note says what holds the run back", async () => {
@@ -265,7 +285,9 @@ Deno.test("throttle: settle waits for the duty pause; the note says what holds t
   assert.equal(limited.note(), undefined, "nothing held back in the last interval");
 
   const paced = new Throttle({ backoff: true, clock });
-  for (let i = 0; i < 20; i++) await paced.settle(10, 1000, 0);
+  feed(clock, paced, 20, 10);
+  feed(clock, paced, 31, 40);
+  paced.note(); // the note's interval starts here
   const settling = paced.settle(40, 1000, 0);
   let settled = false;
   void settling.then(() => settled = true);
@@ -273,7 +295,7 @@ Deno.test("throttle: settle waits for the duty pause; the note says what holds t
   assert.equal(settled, false);
   await clock.advance(1);
   assert.equal(settled, true);
-  assert.match(paced.note()!, /^\(paced by --backoff/);
+  assert.equal(paced.note(), "(paced by --backoff; server latency 4.0× usual)");
 });
 
 Deno.test("progress: the throttle's note follows the rate on the progress line", () => {

@@ -44,17 +44,29 @@ export const BASELINE_WINDOW = 200;
  */
 export const BASELINE_RISE_PER_MINUTE = 1.25;
 
-/** Batches a decision needs at least: their median latency is what the decision looks at. */
+/**
+ * Batches a decision needs at least. It looks at the same low quantile of their latencies
+ * ({@link BASELINE_QUANTILE}) as the baseline, like with like: a slow batch or two among fast
+ * ones do not count (nor does the spread of a healthy server's latencies), a server slow for
+ * every batch does.
+ */
 export const DECISION_SAMPLES = 3;
 
 /** Milliseconds between decisions at least, so that each sees the effect of the last. */
 export const DECISION_INTERVAL_MS = 500;
 
-/** Slow down when a decision's median latency is at least this many times the baseline. */
+/** Slow down when a decision's latency is at least this many times the baseline. */
 export const SLOW_DOWN_RATIO = 2;
 
 /** Speed up when it is at most this many times the baseline; in between, hold the rate. */
 export const SPEED_UP_RATIO = 1.3;
+
+/**
+ * A latency less than this many milliseconds above the baseline counts as at the baseline,
+ * whatever the ratio: with a baseline under a millisecond (a server on the same host, small
+ * batches), a garbage collection or a busy scheduler doubles it without the server struggling.
+ */
+export const MIN_EXCESS_MS = 2;
 
 /**
  * Slowing down sets the rate to this share of what actually went through in the last decision's
@@ -77,10 +89,12 @@ export const INCREASE_STEP = 0.05;
 export const MIN_SHARE = 0.05;
 
 /**
- * Duty cycle: after a batch whose latency is above {@link SPEED_UP_RATIO} times the baseline,
- * its connection pauses for up to this many times that batch's latency, in proportion to how
- * far the latency is towards {@link SLOW_DOWN_RATIO} (the full pause from there on). 1 leaves the
- * server idle, between the batches of each connection, at least as long as it spent on them.
+ * Duty cycle: while the last decision's latency is above {@link SPEED_UP_RATIO} times the
+ * baseline, each connection pauses after each batch for up to this many times that batch's own
+ * latency, in proportion to how far the decision's latency is towards {@link SLOW_DOWN_RATIO}
+ * (the full pause from there on). 1 leaves the server idle, between the batches of each
+ * connection, at least as long as it spent on them. It acts from the next batch on, where the
+ * rate acts only as fast as decisions come.
  */
 export const DUTY_PAUSE = 1;
 
@@ -94,6 +108,7 @@ export interface BackoffTuning {
   decisionIntervalMs: number;
   slowDownRatio: number;
   speedUpRatio: number;
+  minExcessMs: number;
   decreaseFactor: number;
   increaseFactor: number;
   increaseStep: number;
@@ -111,6 +126,7 @@ export const DEFAULT_BACKOFF_TUNING: Readonly<BackoffTuning> = Object.freeze({
   decisionIntervalMs: DECISION_INTERVAL_MS,
   slowDownRatio: SLOW_DOWN_RATIO,
   speedUpRatio: SPEED_UP_RATIO,
+  minExcessMs: MIN_EXCESS_MS,
   decreaseFactor: DECREASE_FACTOR,
   increaseFactor: INCREASE_FACTOR,
   increaseStep: INCREASE_STEP,
@@ -134,7 +150,7 @@ export interface BackoffState {
   readonly unit: RateUnit;
   /** The baseline latency (ms); undefined while being learned. */
   readonly baselineMs: number | undefined;
-  /** The median latency of the decision's batches (ms). */
+  /** The decision's latency (ms): the {@link BASELINE_QUANTILE} of its batches' latencies. */
   readonly latencyMs: number | undefined;
   /** What went through in the decision's window, per second in {@link unit}. */
   readonly throughput: number | undefined;
@@ -186,6 +202,8 @@ export class BackoffController {
   #windowAmount = 0;
   #baseline: number | undefined;
   #baselineAt = 0;
+  /** The last decision's latency over the baseline: the duty cycle's measure. */
+  #ratio = 1;
   #state: BackoffState;
 
   constructor(options: BackoffControllerOptions) {
@@ -236,16 +254,14 @@ export class BackoffController {
 
   /**
    * The duty cycle's pause (ms) for the connection of a batch that took `latencyMs`: 0 while the
-   * latency is near the baseline (or the baseline is not known yet).
+   * last decision found the latency near the baseline (or before the baseline is known).
    */
   pauseFor(latencyMs: number): number {
-    const baseline = this.#baseline;
-    if (baseline === undefined || !(latencyMs > 0)) return 0;
+    if (!(latencyMs > 0)) return 0;
     const t = this.#tuning;
-    const ratio = latencyMs / baseline;
     const share = Math.min(
       1,
-      Math.max(0, (ratio - t.speedUpRatio) / (t.slowDownRatio - t.speedUpRatio)),
+      Math.max(0, (this.#ratio - t.speedUpRatio) / (t.slowDownRatio - t.speedUpRatio)),
     );
     return t.dutyPause * latencyMs * share;
   }
@@ -254,7 +270,7 @@ export class BackoffController {
     const t = this.#tuning;
     const seconds = Math.max(1e-3, (now - this.#windowStart!) / 1000);
     const throughput = this.#windowAmount / seconds;
-    const latency = quantile(this.#window, 0.5);
+    const latency = quantile(this.#window, t.baselineQuantile);
     let decision: BackoffDecision;
     let rate = this.#state.rate;
     let fullRate = this.#state.fullRate;
@@ -265,7 +281,8 @@ export class BackoffController {
       fullRate = throughput;
     } else {
       this.#relearnBaseline(now);
-      const ratio = latency / this.#baseline;
+      const near = latency - this.#baseline < t.minExcessMs;
+      const ratio = this.#ratio = near ? 1 : latency / this.#baseline;
       // Full speed is measured while nothing holds the run back and the server answers well.
       if (rate === undefined && ratio < t.slowDownRatio) fullRate = throughput;
       const full = fullRate ?? throughput;
