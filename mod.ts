@@ -25,6 +25,10 @@ export type { DumpOptions, DumpSummary } from "./src/dump/options.ts";
 export type { RestoreOptions, RestoreSummary } from "./src/restore/options.ts";
 export type { ConnectOptions } from "./src/connection/driver.ts";
 export type { Tracer } from "./src/connection/trace.ts";
+// `maxRate: { perSecond: 5000, unit: "documents" }`; `backoff: true` or with its hooks.
+export type { Rate } from "./src/throttle/rate.ts";
+export type { BackoffOptions } from "./src/throttle/throttle.ts";
+export type { BackoffState, BackoffTuning } from "./src/throttle/backoff.ts";
 export { parseAddress } from "./src/connection/address.ts";
 export { BackupError, ExitCode, InterruptedError, UsageError } from "./src/errors.ts";
 export { VERSION } from "./src/version.ts";
