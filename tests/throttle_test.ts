@@ -148,6 +148,39 @@ Deno.test({
 });
 
 Deno.test({
+  name: "dump --max-rate: one limit for every table in flight (3 tables of 1,000, --clients 3)",
+  ignore: faultsSkipReason !== undefined,
+  fn: async () => {
+    const target = await testTarget();
+    const dir = await Deno.makeTempDir();
+    try {
+      const dbs = [target.uniqueDb("mr"), target.uniqueDb("mr"), target.uniqueDb("mr")];
+      for (const db of dbs) await seedTable(target, db, 1000);
+      const view = watchServer(target);
+      const summary = await dump({
+        connect: { host: target.host, port: target.port, password: target.password },
+        exports: dbs,
+        clients: 3,
+        readBatchRows: 100,
+        file: `${dir}/b.tar.gz`,
+        maxRate: parseRate("1000/s"),
+        progress: { quiet: true },
+      });
+      const ended = performance.now();
+      target.server!.faults.reset();
+      assert.equal(summary.documents, 3000);
+      // Three reads at once, each a batch ahead: from the server's first request to the end,
+      // every document but the burst was paid for.
+      assertNear(3000 / ((ended - view.reads[0]) / 1000), 1000, "documents, three tables");
+    } finally {
+      target.server?.faults.reset();
+      await target.cleanup();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "restore --max-rate: 3,000 documents at 1000/s, then bytes at 100KB/s, paced within 10%",
   ignore: faultsSkipReason !== undefined,
   fn: async () => {
