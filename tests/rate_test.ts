@@ -247,14 +247,17 @@ Deno.test("backoff: a latency within MIN_EXCESS_MS of a tiny baseline is not slo
   feed(clock, throttle, 400, 1.5); // 3× the baseline, but 1 ms above it
   assert.equal(throttle.backoff!.state.decision, "hold");
   assert.equal(throttle.limiter.perSecond, undefined);
-  assert.equal(throttle.backoff!.pauseFor(1.5), 0);
+  assert.equal(throttle.backoff!.pauseFor(1.5), 1.5, "the standing pause only");
   feed(clock, throttle, 250, 5);
   assert.equal(throttle.backoff!.state.decision, "slower");
 });
 
 Deno.test("backoff: the duty cycle pauses for a share of each batch's own latency", () => {
   const clock = new FakeClock();
-  const throttle = new Throttle({ backoff: true, clock });
+  const throttle = new Throttle({
+    backoff: { tuning: { dutyPause: 1, standingPause: 0 } },
+    clock,
+  });
   const backoff = throttle.backoff!;
   assert.equal(backoff.pauseFor(100), 0, "no pause before the baseline is known");
   feed(clock, throttle, 20, 10);
@@ -271,6 +274,18 @@ Deno.test("backoff: the duty cycle pauses for a share of each batch's own latenc
   // Back near the baseline: no pause.
   feed(clock, throttle, 31, 12);
   assert.equal(backoff.pauseFor(12), 0);
+});
+
+Deno.test("backoff: by default every batch is followed by a standing pause, longer while the server struggles", () => {
+  const clock = new FakeClock();
+  const throttle = new Throttle({ backoff: true, clock });
+  const backoff = throttle.backoff!;
+  assert.equal(backoff.pauseFor(10), 10, "once the batch's latency, from the start");
+  feed(clock, throttle, 20, 10);
+  assert.equal(backoff.pauseFor(10), 10, "at the baseline");
+  feed(clock, throttle, 31, 30);
+  assert.equal(backoff.state.decision, "slower");
+  assert.equal(backoff.pauseFor(30), 60, "twice it while the server answers 2× slower");
 });
 
 Deno.test("throttle: settle waits for the duty pause; the note says what holds the run back", async () => {
@@ -291,7 +306,8 @@ Deno.test("throttle: settle waits for the duty pause; the note says what holds t
   const settling = paced.settle(40, 1000, 0);
   let settled = false;
   void settling.then(() => settled = true);
-  await clock.advance(39);
+  // At 4× the baseline: the full duty pause, twice the batch's 40 ms.
+  await clock.advance(79);
   assert.equal(settled, false);
   await clock.advance(1);
   assert.equal(settled, true);

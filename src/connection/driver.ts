@@ -106,6 +106,8 @@ export interface ReadTableOptions {
   readOutdated?: boolean;
   /** Ask the server for at most this many documents per batch. */
   maxBatchRows?: number;
+  /** Bytes per batch at most (`max_batch_bytes`; the server's default is 1 MB). */
+  maxBatchBytes?: number;
   /** Give up on a batch that takes longer than this (ms); the connection is then closed. */
   batchTimeoutMs?: number;
   /** Also give each batch its documents joined with these bytes (0 to 4): `RawBatch.joined`. */
@@ -400,6 +402,7 @@ export class Connection {
     const query = q.orderBy(range, options.primaryKey);
     const optargs: Record<string, unknown> = {};
     if (options.maxBatchRows) optargs.max_batch_rows = options.maxBatchRows;
+    if (options.maxBatchBytes) optargs.max_batch_bytes = options.maxBatchBytes;
     let asked = performance.now();
     const token = await this.#start(query, optargs);
     const scanner = new ReadScanner({ join: options.join });

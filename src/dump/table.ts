@@ -27,6 +27,7 @@ import type { DeflateStream } from "../archive/deflate_pool.ts";
 import type { ArchiveWriter } from "../archive/tar_writer.ts";
 import type { Progress } from "../progress/progress.ts";
 import type { Link } from "../connection/link.ts";
+import { GENTLE_BATCH_BYTES } from "../throttle/backoff.ts";
 import type { Throttle } from "../throttle/throttle.ts";
 import { Spool } from "./spool.ts";
 
@@ -182,6 +183,8 @@ async function readDocuments(
         readOutdated: job.readOutdated,
         batchTimeoutMs: job.batchTimeoutMs,
         maxBatchRows: job.readBatchRows,
+        // Gentle: the server makes each batch in one go, and live queries wait for it.
+        maxBatchBytes: job.throttle?.backoff ? GENTLE_BATCH_BYTES : undefined,
         // Documents joined as the entry lays them out, so a batch is copied in one piece.
         join: DOCUMENT_SEPARATOR,
       });
