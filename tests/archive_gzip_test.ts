@@ -244,3 +244,21 @@ Deno.test("compression workers: an output that frees each chunk once taken does 
     pool.close();
   }
 });
+
+Deno.test("compression workers: thousands of small streams reuse a few blocks instead of one each", async () => {
+  const pool = new DeflatePool({ level: 1, workers: 2 });
+  try {
+    const doc = new TextEncoder().encode('[\n{"id":1,"name":"a small table"}\n]\n');
+    // Three tables in flight at a time, as a dump's default --clients.
+    for (let round = 0; round < 100; round++) {
+      await Promise.all([0, 1, 2].map(async () => {
+        const stream = pool.open({ output: () => {} });
+        await stream.write(doc);
+        await stream.finish();
+      }));
+    }
+    assert.ok(pool.blocksMade <= 8, `${pool.blocksMade} blocks made for 300 streams`);
+  } finally {
+    pool.close();
+  }
+});

@@ -110,8 +110,9 @@ export class DeflatePool {
   readonly #streams = new Map<number, DeflateStream>();
   readonly #pieces = new Map<number, PendingPiece>();
   readonly #idle: Uint8Array[] = [];
+  #blocksMade = 0;
   readonly #blocks: BlockCache = {
-    take: () => this.#idle.pop() ?? new Uint8Array(BLOCK_SIZE),
+    take: () => this.#idle.pop() ?? (this.#blocksMade++, new Uint8Array(BLOCK_SIZE)),
     give: (block) => {
       if (this.#idle.length < IDLE_BLOCKS) this.#idle.push(block);
     },
@@ -127,6 +128,14 @@ export class DeflatePool {
     this.#level = options.level;
     this.#size = Math.max(1, options.workers ?? 1);
     this.#nice = options.nice;
+  }
+
+  /**
+   * Blocks allocated so far: with streams one after another, a few, however many streams (a
+   * dump of thousands of small tables must not make a block each).
+   */
+  get blocksMade(): number {
+    return this.#blocksMade;
   }
 
   /** zlib's level of every stream. */
