@@ -28,6 +28,7 @@ import { connect } from "../src/connection/driver.ts";
 import { r } from "npm:rethinkdb-ts@3.0.0";
 import { PERMISSION_FLAGS } from "../src/cli/permissions.ts";
 import { whileDatabaseUnseen } from "../src/restore/writer.ts";
+import { startServerProcess } from "./server_process.ts";
 
 const root = new URL("../", import.meta.url);
 const decoder = new TextDecoder();
@@ -94,47 +95,6 @@ function makeDoc(i: number): Record<string, unknown> {
     joined: { $reql_type$: "TIME", epoch_time: 1600000000 + i, timezone: "+00:00" },
     address: { street: `${i} Main Street`, city: "Springfield", zip: String(10000 + (i % 89999)) },
     notes: "lorem ipsum dolor sit amet, consectetur adipiscing elit ".repeat(2),
-  };
-}
-
-interface Server {
-  address: string;
-  stop: () => Promise<void>;
-}
-
-/** The test server in its own process, with the real server's schema-change latency. */
-async function startServer(): Promise<Server> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("tests/server/main.ts", root).pathname,
-      "--port",
-      "0",
-      "--table-create-ms",
-      "270",
-      "--index-wait-ms",
-      "55",
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("test server exited");
-    text += value;
-  }
-  reader.releaseLock();
-  const address = text.match(/listening (\S+)/)![1];
-  return {
-    address,
-    stop: async () => {
-      child.kill("SIGTERM");
-      await child.status;
-      await child.stdout.cancel().catch(() => {});
-    },
   };
 }
 
@@ -445,7 +405,10 @@ if (import.meta.main) {
       big: { type: "boolean" },
     },
   });
-  const server = values.server === undefined ? await startServer() : undefined;
+  // The real server's schema-change latency, modelled.
+  const server = values.server === undefined
+    ? await startServerProcess(["--table-create-ms", "270", "--index-wait-ms", "55"])
+    : undefined;
   const address = values.server ?? server!.address;
   try {
     const rows = [];

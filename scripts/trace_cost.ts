@@ -20,6 +20,7 @@ import { connect } from "../src/connection/driver.ts";
 import { orderBy, table } from "../src/connection/reql.ts";
 import { Tracer } from "../src/connection/trace.ts";
 import { PERMISSION_FLAGS } from "../src/cli/permissions.ts";
+import { startServerProcess } from "./server_process.ts";
 
 const root = new URL("../", import.meta.url);
 const mod = new URL("mod.ts", root).pathname;
@@ -43,30 +44,6 @@ async function measure(args: string[]): Promise<Usage> {
   if (!out.success || !line) throw new Error(`${args.join(" ")} failed:\n${text}`);
   const [, user, sys] = line.split(" ");
   return { wall, cpu: Number(user) + Number(sys) };
-}
-
-async function startServer(): Promise<{ address: string; stop: () => Promise<void> }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("tests/server/main.ts", root).pathname, "--port", "0"],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("test server exited");
-    text += value;
-  }
-  reader.releaseLock();
-  return {
-    address: text.match(/listening (\S+)/)![1],
-    stop: async () => {
-      child.kill("SIGTERM");
-      await child.status;
-      await child.stdout.cancel().catch(() => {});
-    },
-  };
 }
 
 /** About 370 bytes of JSON, the benchmark's document (`scripts/bench.ts`). */
@@ -169,7 +146,7 @@ const { values } = parseArgs({
 const docs = Number(values.docs);
 const rounds = Number(values.rounds);
 const dir = await Deno.makeTempDir({ prefix: "rethinkdb-trace-cost-" });
-const server = await startServer();
+const server = await startServerProcess();
 try {
   await seed(server.address, docs);
   await new Promise((resolve) => setTimeout(resolve, 2000));

@@ -18,6 +18,7 @@
  */
 
 import {
+  connect,
   type Connection,
   ConnectionLostError,
   type ConnectOptions,
@@ -304,6 +305,52 @@ export class Link {
     this.#options.signal.removeEventListener("abort", this.#onAbort);
     await this.close();
   }
+}
+
+/** What {@link commandLink} needs: the retry policy of a command, and where warnings go. */
+export interface CommandLinkOptions {
+  /** Where to connect (its tracer, if any, gets a line per retry). */
+  address: ConnectOptions;
+  retryForMs: number;
+  retryDelayMs: number;
+  signal: AbortSignal;
+  /** Prints a warning line. */
+  warn: (line: string) => void;
+  /** Told of each failure that starts a pause, after the warning. */
+  onFailure?: () => void;
+}
+
+/**
+ * A {@link Link} as `dump` and `restore` use them: the driver's `connect`, and each retry a
+ * warning ({@link describeRetry}) and a trace line.
+ *
+ * @example
+ * ```ts
+ * import { commandLink } from "./link.ts";
+ *
+ * const link = commandLink({
+ *   address: { host: "localhost", port: 28015 },
+ *   retryForMs: 60_000,
+ *   retryDelayMs: 500,
+ *   signal: new AbortController().signal,
+ *   warn: (line) => console.error(line),
+ * });
+ * await link.dispose();
+ * ```
+ */
+export function commandLink(options: CommandLinkOptions, conn?: Connection): Link {
+  return new Link({
+    connect,
+    address: options.address,
+    retryForMs: options.retryForMs,
+    retryDelayMs: options.retryDelayMs,
+    signal: options.signal,
+    onRetry: (event) => {
+      options.warn(describeRetry(event));
+      options.address.tracer?.retry(event);
+      options.onFailure?.();
+    },
+  }, conn);
 }
 
 /** Waits `ms`, or rejects with the abort reason as soon as `signal` aborts. */

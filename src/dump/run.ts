@@ -18,7 +18,7 @@ import { connect, type Connection } from "../connection/driver.ts";
 import { Progress } from "../progress/progress.ts";
 import { throttleFor } from "../throttle/throttle.ts";
 import { describeFsError } from "./fs_errors.ts";
-import { describeRetry, Link } from "../connection/link.ts";
+import { commandLink, type Link } from "../connection/link.ts";
 import type { DumpOptions, DumpSummary } from "./options.ts";
 import { checkTarget, openFileOutput, type Output, stdoutOutput } from "./output.ts";
 import { planTables } from "./plan.ts";
@@ -88,21 +88,15 @@ export async function dump(options: DumpOptions): Promise<DumpSummary> {
   signal.addEventListener("abort", abortArchive, { once: true });
   try {
     first = await abortable(connect(options.connect), signal, (conn) => conn.close());
-    const linkFor = (worker: number): Link => {
-      links[worker] ??= new Link({
-        connect,
+    const linkFor = (worker: number): Link =>
+      links[worker] ??= commandLink({
         address: options.connect,
         retryForMs: options.retryForMs ?? DUMP_DEFAULTS.retryForMs,
         retryDelayMs: options.retryDelayMs ?? DUMP_DEFAULTS.retryDelayMs,
         signal,
-        onRetry: (event) => {
-          progress.warn(describeRetry(event));
-          options.connect.tracer?.retry(event);
-        },
+        warn: (line) => progress.warn(line),
         // The planning connection is reused by the first worker: one login fewer.
       }, worker === 0 ? first : undefined);
-      return links[worker];
-    };
     const tables = await abortable(
       linkFor(0).run(
         (conn) => planTables(conn, options.exports, options.excludes, (w) => progress.warn(w)),

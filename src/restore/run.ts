@@ -31,7 +31,7 @@ import {
 } from "../archive/mod.ts";
 import { planTableConfig } from "../archive/table_config.ts";
 import { connect, type Connection } from "../connection/driver.ts";
-import { describeRetry, Link } from "../connection/link.ts";
+import { commandLink, type Link } from "../connection/link.ts";
 import { BackupError } from "../errors.ts";
 import { allProblems, ArchiveCatalog, type InspectedTable } from "../inspect/catalog.ts";
 import type { JsonEntryCheck } from "../inspect/json_check.ts";
@@ -131,17 +131,13 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
     // warning each; any such failure may have cost soft writes (see WriterPool.failures).
     const signal = stop.signal;
     const linkOf = (conn: Connection) =>
-      new Link({
-        connect,
+      commandLink({
         address: options.connect,
         retryForMs: options.retryForMs ?? RETRY.retryForMs,
         retryDelayMs: options.retryDelayMs ?? RETRY.retryDelayMs,
         signal,
-        onRetry: (event) => {
-          pool?.noteFailure();
-          progress.warn(describeRetry(event));
-          options.connect.tracer?.retry(event);
-        },
+        warn: (line) => progress.warn(line),
+        onFailure: () => pool?.noteFailure(),
       }, conn);
     control = await connect(options.connect);
     const planner = planning = linkOf(control);
