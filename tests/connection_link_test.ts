@@ -145,3 +145,40 @@ Deno.test("isUnavailable: the server's availability failures, and nothing else",
   ) assert.ok(!isUnavailable(runtime(message)), message);
   assert.ok(!isUnavailable(new ServerError(UNAVAILABLE, 17)), "a compile error is not");
 });
+
+Deno.test("Link: once the server has been reached, a refused connection is a restart, retried", async () => {
+  // The first connection works, then the server restarts: refused twice, then up again.
+  let attempts = 0;
+  const connect = () => {
+    attempts++;
+    if (attempts === 2 || attempts === 3) {
+      return Promise.reject(new BackupError("cannot connect: connection refused"));
+    }
+    return Promise.resolve({ close: () => Promise.resolve() } as unknown as Connection);
+  };
+  const events: RetryEvent[] = [];
+  const link = new Link({
+    connect,
+    address: { host: "localhost", port: 28015 },
+    retryForMs: 60_000,
+    retryDelayMs: 5,
+    signal: new AbortController().signal,
+    onRetry: (event) => events.push(event),
+  });
+  await link.run(() => Promise.resolve("first"));
+  // Lost between two operations: the next one finds no connection, with no failure under way.
+  await link.close();
+  assert.equal(await link.run(() => Promise.resolve("after the restart")), "after the restart");
+  assert.equal(attempts, 4);
+  assert.equal(events.length, 2, "each refusal a pause within the budget");
+
+  // A link that never reached the server reports a refusal at once: a wrong address.
+  const fresh = new Link({
+    connect: () => Promise.reject(new BackupError("cannot connect: connection refused")),
+    address: { host: "localhost", port: 28015 },
+    retryForMs: 60_000,
+    retryDelayMs: 5,
+    signal: new AbortController().signal,
+  });
+  await assert.rejects(fresh.run(() => Promise.resolve()), /connection refused/);
+});

@@ -64,6 +64,12 @@ export interface LinkOptions {
   signal: AbortSignal;
   /** Told about each failure that starts a pause, e.g. to print a warning. */
   onRetry?: (event: RetryEvent) => void;
+  /**
+   * The server has been reached before in this run (default: only once this link has been
+   * connected): a refused or failed connection is then the server restarting, retried within
+   * the budget, not a wrong address to report at once.
+   */
+  reachable?: boolean;
 }
 
 /**
@@ -138,10 +144,12 @@ export class Link {
   /** The pause every failing operation waits out, while one is under way. */
   #pause: Promise<void> | undefined;
   readonly #onAbort = () => void this.close();
+  #reachable: boolean;
 
   constructor(options: LinkOptions, conn?: Connection) {
     this.#options = options;
     this.#conn = conn;
+    this.#reachable = options.reachable === true || conn !== undefined;
     options.signal.addEventListener("abort", this.#onAbort, { once: true });
   }
 
@@ -158,9 +166,11 @@ export class Link {
     try {
       conn = await this.#options.connect(this.#options.address);
     } catch (error) {
-      // While recovering, a refused or timed-out connection (the server restarting) is one
-      // more lost connection, retried within the same budget.
-      if (this.#failingSince === undefined || !(error instanceof BackupError)) throw error;
+      // Once the server has been reached, a refused or timed-out connection is the server
+      // restarting: one more lost connection, retried within the same budget. (Between two
+      // failures, another operation's success may have ended the run of failures.)
+      const reached = this.#reachable || this.#failingSince !== undefined;
+      if (!reached || !(error instanceof BackupError)) throw error;
       throw new ConnectionLostError(error.message, { cause: error });
     }
     if (this.#options.signal.aborted) {
@@ -168,6 +178,7 @@ export class Link {
       this.#options.signal.throwIfAborted();
     }
     this.#conn = conn;
+    this.#reachable = true;
     return conn;
   }
 
@@ -345,6 +356,8 @@ export function commandLink(options: CommandLinkOptions, conn?: Connection): Lin
     retryForMs: options.retryForMs,
     retryDelayMs: options.retryDelayMs,
     signal: options.signal,
+    // A command connects once before it makes its links: the address is known to work.
+    reachable: true,
     onRetry: (event) => {
       options.warn(describeRetry(event));
       options.address.tracer?.retry(event);
