@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { inflateRawSync } from "node:zlib";
+import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PERMISSION_FLAGS } from "../src/cli/permissions.ts";
 import { BUNDLE_NAME, bundleModule, locationFree, runtimeImports } from "../scripts/bundle.ts";
@@ -268,11 +269,13 @@ pool.close();
 });
 
 Deno.test("bundle: module names of the npm cache and the generated entry lose the machine's paths", () => {
-  const temp = `${fileURLToPath(root)}../../tmp/rethinkdb-backup-bundle-x`;
+  // The bundler names the generated entry by its path relative to the checkout, wherever that is.
+  const temp = "/tmp/rethinkdb-backup-bundle-x";
+  const entry = relative(fileURLToPath(root), temp).replaceAll("\\", "/");
   const code = [
     "// ../../root/.cache/deno/npm/registry.npmjs.org/modern-tar/0.8.6/dist/web/index.js",
     '  "../../../home/u/Library/Caches/deno/npm/registry.npmjs.org/@scope/pkg/1.2.3-rc.1/a.js"() {',
-    "// ../../tmp/rethinkdb-backup-bundle-x/bundle_entry.ts",
+    `// ${entry}/bundle_entry.ts`,
     "// src/build.ts",
     'const url = "https://registry.npmjs.org/x/1.0.0/"; // not a module name: untouched',
   ].join("\n");
