@@ -18,16 +18,27 @@ import {
  * inserts and the syncs; `onInsert` sees each insert's documents as it arrives.
  */
 function fakeLinks(count: number, onInsert?: (docs: { id: number }[]) => void) {
-  const stats = { batches: 0, bytes: 0, maxBatches: 0, maxBytes: 0, inserted: 0, syncs: 0 };
+  const stats = {
+    batches: 0,
+    bytes: 0,
+    maxBatches: 0,
+    maxBytes: 0,
+    inserted: 0,
+    syncs: 0,
+    events: [] as string[],
+  };
   const conn = {
-    sync() {
+    async sync() {
       stats.syncs++;
-      return Promise.resolve();
+      stats.events.push("sync");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      stats.events.push("synced");
     },
     async insertJson(_db: string, _table: string, text: Uint8Array) {
       const json = new TextDecoder().decode(text);
       const docs = JSON.parse(json) as { id: number }[];
       onInsert?.(docs);
+      stats.events.push("insert");
       stats.batches++;
       stats.bytes += json.length - 2;
       stats.maxBatches = Math.max(stats.maxBatches, stats.batches);
@@ -121,6 +132,31 @@ Deno.test("insertBatches: soft writes count once a checkpoint covers them; after
     if (id < 19) assert.equal(times, 2, `batch ${id}`);
     if (id > 23) assert.equal(times, 1, `batch ${id}`);
   }
+});
+
+Deno.test("insertBatches: documents of tens of megabytes wait for the checkpoint of the one before", async () => {
+  const { links, stats } = fakeLinks(4);
+  const big = 20 * 1024 * 1024;
+  const written = await insertBatches(
+    new WriterPool(links),
+    "db",
+    "t",
+    batchesOf([big, big, big]),
+    options,
+  );
+  assert.equal(written, 3);
+  // One kept for durability and one sent would be 40 MiB: each waits for the sync before it.
+  assert.deepEqual(stats.events, [
+    "insert",
+    "sync",
+    "synced",
+    "insert",
+    "sync",
+    "synced",
+    "insert",
+    "sync",
+    "synced",
+  ]);
 });
 
 Deno.test("insertBatches: with hard durability every acknowledged batch is written, no checkpoint", async () => {

@@ -24,6 +24,14 @@ import type { DocumentBatch } from "../archive/documents.ts";
  */
 export const CHECKPOINT_BYTES = 16 * 1024 * 1024;
 
+/**
+ * Bytes of a table's documents held for durability (acknowledged and kept until a checkpoint)
+ * and in flight together, at most, before the next batch waits for a checkpoint: with
+ * documents of tens of megabytes, a batch kept while the next is sent would be one more document
+ * in memory.
+ */
+export const MAX_NOT_DURABLE_BYTES = 32 * 1024 * 1024;
+
 interface Acknowledged {
   batch: DocumentBatch;
   /** The pool's failure count when the batch was sent. */
@@ -72,6 +80,11 @@ export class DurableBatches {
     return this.#acked.length;
   }
 
+  /** Bytes of the batches acknowledged and not yet durable: what they hold in memory. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   /** Marks the start of a checkpoint (before `sync()` is sent); pass the token to {@link complete}. */
   begin(): number {
     return this.#seq;
@@ -91,6 +104,11 @@ export class DurableBatches {
       return false;
     });
     return documents;
+  }
+
+  /** True when some batch was sent before a failure the pool has seen since (`failures`). */
+  hasSuspect(failures: number): boolean {
+    return this.#acked.some((entry) => entry.failures !== failures);
   }
 
   /**

@@ -9,7 +9,7 @@
 import type { DocumentBatch, TableMetadata } from "../archive/mod.ts";
 import type { Connection, WriteResult } from "../connection/driver.ts";
 import type { Link, LinkTable } from "../connection/link.ts";
-import { DurableBatches } from "./checkpoint.ts";
+import { DurableBatches, MAX_NOT_DURABLE_BYTES } from "./checkpoint.ts";
 import { BackupError } from "../errors.ts";
 import type { Throttle } from "../throttle/throttle.ts";
 
@@ -222,6 +222,15 @@ export async function insertBatches(
     // The next batch is read while earlier ones are in flight, and sent once there is room.
     while (bytesInFlight > 0 && bytesInFlight + batch.bytes > MAX_BYTES_IN_FLIGHT && !failure) {
       await new Promise<void>((resolve) => (wake = resolve));
+    }
+    // Memory for durability is bounded too: past it, the next batch waits for a checkpoint.
+    // (Batches a failure may have lost no checkpoint can cover: they are sent again first.)
+    while (
+      log && !failure && log.bytes > 0 && !log.hasSuspect(pool.failures) &&
+      log.bytes + bytesInFlight + batch.bytes > MAX_NOT_DURABLE_BYTES
+    ) {
+      if (!checkpoint) startCheckpoint();
+      await checkpoint;
     }
     if (failure) return;
     const link = await pool.acquire();
