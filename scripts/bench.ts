@@ -28,32 +28,9 @@ import { connect } from "../src/connection/driver.ts";
 import { r } from "npm:rethinkdb-ts@3.0.0";
 import { PERMISSION_FLAGS } from "../src/cli/permissions.ts";
 import { whileDatabaseUnseen } from "../src/restore/writer.ts";
-import { startServerProcess } from "./server_process.ts";
+import { makeDoc, measure, startServerProcess, type Usage } from "./bench_support.ts";
 
 const root = new URL("../", import.meta.url);
-const decoder = new TextDecoder();
-
-interface Usage {
-  cpu: number;
-  wall: number;
-  maxRssMb: number;
-}
-
-/** Runs a command under GNU time; returns its CPU seconds, wall seconds and peak RSS. */
-async function measure(cmd: string[]): Promise<Usage> {
-  const started = performance.now();
-  const out = await new Deno.Command("/usr/bin/time", {
-    args: ["-f", "BENCH %U %S %M", ...cmd],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  const wall = (performance.now() - started) / 1000;
-  const text = decoder.decode(out.stderr);
-  const line = text.split("\n").find((l) => l.startsWith("BENCH "));
-  if (!out.success || !line) throw new Error(`${cmd.join(" ")} failed:\n${text}`);
-  const [, user, sys, rssKb] = line.split(" ");
-  return { cpu: Number(user) + Number(sys), wall, maxRssMb: Number(rssKb) / 1024 };
-}
 
 /**
  * Raw read and dump of one table, alternating (raw, dump, dump, raw; best wall of each pair):
@@ -81,21 +58,6 @@ function best(a: Usage, b: Usage): Usage {
 
 function deno(args: string[]): string[] {
   return [Deno.execPath(), "run", ...PERMISSION_FLAGS, ...args];
-}
-
-/** A document of about 370 bytes of JSON, like the issue's benchmark data. */
-function makeDoc(i: number): Record<string, unknown> {
-  return {
-    id: i,
-    name: `User ${i} ${"abcdefghij".repeat(3)}`,
-    email: `user${i}@example.com`,
-    score: (i * 7919) % 100000 / 7,
-    active: i % 3 === 0,
-    tags: ["alpha", "beta", `t${i % 17}`],
-    joined: { $reql_type$: "TIME", epoch_time: 1600000000 + i, timezone: "+00:00" },
-    address: { street: `${i} Main Street`, city: "Springfield", zip: String(10000 + (i % 89999)) },
-    notes: "lorem ipsum dolor sit amet, consectetur adipiscing elit ".repeat(2),
-  };
 }
 
 async function open(address: string) {

@@ -20,46 +20,20 @@ import { connect } from "../src/connection/driver.ts";
 import { orderBy, table } from "../src/connection/reql.ts";
 import { Tracer } from "../src/connection/trace.ts";
 import { PERMISSION_FLAGS } from "../src/cli/permissions.ts";
-import { startServerProcess } from "./server_process.ts";
+import {
+  makeDoc,
+  measure as measureCommand,
+  startServerProcess,
+  type Usage,
+} from "./bench_support.ts";
+
+/** One run of the tool with `args`, under GNU time. */
+function measure(args: string[]) {
+  return measureCommand([Deno.execPath(), "run", ...PERMISSION_FLAGS, mod, ...args]);
+}
 
 const root = new URL("../", import.meta.url);
 const mod = new URL("mod.ts", root).pathname;
-const decoder = new TextDecoder();
-
-interface Usage {
-  wall: number;
-  cpu: number;
-}
-
-async function measure(args: string[]): Promise<Usage> {
-  const started = performance.now();
-  const out = await new Deno.Command("/usr/bin/time", {
-    args: ["-f", "COST %U %S", Deno.execPath(), "run", ...PERMISSION_FLAGS, mod, ...args],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  const wall = (performance.now() - started) / 1000;
-  const text = decoder.decode(out.stderr);
-  const line = text.split("\n").find((l) => l.startsWith("COST "));
-  if (!out.success || !line) throw new Error(`${args.join(" ")} failed:\n${text}`);
-  const [, user, sys] = line.split(" ");
-  return { wall, cpu: Number(user) + Number(sys) };
-}
-
-/** About 370 bytes of JSON, the benchmark's document (`scripts/bench.ts`). */
-function makeDoc(i: number): Record<string, unknown> {
-  return {
-    id: i,
-    name: `User ${i} ${"abcdefghij".repeat(3)}`,
-    email: `user${i}@example.com`,
-    score: (i * 7919) % 100000 / 7,
-    active: i % 3 === 0,
-    tags: ["alpha", "beta", `t${i % 17}`],
-    joined: { $reql_type$: "TIME", epoch_time: 1600000000 + i, timezone: "+00:00" },
-    address: { street: `${i} Main Street`, city: "Springfield", zip: String(10000 + (i % 89999)) },
-    notes: "lorem ipsum dolor sit amet, consectetur adipiscing elit ".repeat(2),
-  };
-}
 
 async function seed(address: string, docs: number): Promise<void> {
   const [host, port] = address.split(":");
@@ -93,6 +67,7 @@ async function alternate(
   const med = (u: Usage[]) => ({
     wall: median(u.map((x) => x.wall)),
     cpu: median(u.map((x) => x.cpu)),
+    maxRssMb: median(u.map((x) => x.maxRssMb)),
   });
   return { off: med(off), on: med(on), offAll: off, onAll: on };
 }
