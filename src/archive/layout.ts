@@ -7,8 +7,11 @@
 
 import { ArchiveError } from "./errors.ts";
 
-/** The file extensions of table entries. `csv` is only ever read, never written. */
-export type EntryExtension = "json" | "info" | "csv";
+/**
+ * The file extensions of table entries. `csv` is only ever read, never written; `changes` is a
+ * point-in-time dump's change entry (see `./changes.ts`), which the official tools skip.
+ */
+export type EntryExtension = "json" | "info" | "csv" | "changes";
 
 /** A table entry's path, split into its parts. */
 export interface EntryPath {
@@ -18,7 +21,7 @@ export interface EntryPath {
   db: string;
   /** Table name. */
   table: string;
-  /** What the entry holds: documents (`json`, `csv`) or metadata (`info`). */
+  /** What the entry holds: documents (`json`, `csv`), metadata (`info`) or changes. */
   ext: EntryExtension;
 }
 
@@ -77,7 +80,12 @@ export function defaultArchiveFileName(
  * // "rethinkdb_dump_2026-11-23T20:07:40/league/users.json"
  * ```
  */
-export function entryPath(top: string, db: string, table: string, ext: "json" | "info"): string {
+export function entryPath(
+  top: string,
+  db: string,
+  table: string,
+  ext: "json" | "info" | "changes",
+): string {
   for (const [what, part] of [["top directory", top], ["database", db], ["table", table]]) {
     if (part === "" || part === "." || part === ".." || /[/\\\0]/.test(part)) {
       throw new ArchiveError(`cannot name an archive entry after ${what} ${JSON.stringify(part)}`);
@@ -86,15 +94,15 @@ export function entryPath(top: string, db: string, table: string, ext: "json" | 
   return `${top}/${db}/${table}.${ext}`;
 }
 
-const TABLE_ENTRY = /\.(json|info|csv)$/;
+const TABLE_ENTRY = /\.(json|info|csv|changes)$/;
 
 /**
  * Splits an entry path read from an archive into {@link EntryPath}.
  *
  * Leading `./` components are ignored, as is a trailing `/`. Returns `null` for a path that is
  * not a table entry (it should be skipped), and throws an {@link ArchiveError} for a path that
- * is unsafe (absolute, or with a `..` component) or that ends in `.json`, `.info` or `.csv`
- * without being exactly `<top>/<db>/<table>.<ext>`.
+ * is unsafe (absolute, or with a `..` component) or that ends in `.json`, `.info`, `.csv` or
+ * `.changes` without being exactly `<top>/<db>/<table>.<ext>`.
  *
  * @example
  * ```ts

@@ -40,6 +40,26 @@ export interface BackupRecord {
   read_ended: string;
   /** The table's configuration at dump time, when it could be read. */
   config?: SavedTableConfig;
+  /**
+   * With change capture (a point-in-time dump): the cut, and the table's `.changes` entry that
+   * brings the `.json` to it. Absent from a dump made without capture.
+   */
+  capture?: CaptureRecord;
+}
+
+/**
+ * A table's changes from before its read began until the cut: replayed over its `.json`, they
+ * give the table as it was at the cut. A table with no change has no `.changes` entry.
+ */
+export interface CaptureRecord {
+  /** The moment every table's capture ended (ISO 8601); the same in every `.info` of a dump. */
+  cut: string;
+  /** Changes in the `.changes` entry (lines). */
+  changes: number;
+  /** Size in bytes of the `.changes` entry (0 without one). */
+  changes_bytes: number;
+  /** SHA-256 of the `.changes` entry, lowercase hex (of no bytes without one). */
+  changes_sha256: string;
 }
 
 /** What a restore needs from a `.info` entry. */
@@ -259,6 +279,23 @@ export function decodeBackupRecord(value: unknown, entryPath: string): BackupRec
       replicas: c.replicas as number,
       durability: c.durability as string,
       write_acks: c.write_acks,
+    };
+  }
+  if (value.capture !== undefined) {
+    const capture = value.capture;
+    if (!isObject(capture)) fail("capture", "an object");
+    const c = capture as Record<string, unknown>;
+    if (!isTime(c.cut)) fail("capture.cut", "an ISO 8601 time");
+    if (!isCount(c.changes)) fail("capture.changes", "a non-negative integer");
+    if (!isCount(c.changes_bytes)) fail("capture.changes_bytes", "a non-negative integer");
+    if (typeof c.changes_sha256 !== "string" || !SHA256_HEX.test(c.changes_sha256)) {
+      fail("capture.changes_sha256", "64 lowercase hex digits");
+    }
+    record.capture = {
+      cut: c.cut as string,
+      changes: c.changes as number,
+      changes_bytes: c.changes_bytes as number,
+      changes_sha256: c.changes_sha256 as string,
     };
   }
   return record;

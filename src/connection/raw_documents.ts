@@ -8,9 +8,16 @@
 
 import type { RawBatch } from "./raw_batch.ts";
 import { FastDocumentScanner, type FastScan } from "./document_scan.ts";
+import {
+  decodeAt as decodeJson,
+  JsonBytesError,
+  memberValue,
+  skipSpace,
+  skipString,
+  skipValue,
+} from "../json/bytes.ts";
 
 const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
@@ -80,6 +87,15 @@ export function scanResponse(
   primaryKey: string,
   scanner: ReadScanner = new ReadScanner(),
 ): ScannedResponse {
+  try {
+    return scan(body, primaryKey, scanner);
+  } catch (error) {
+    if (error instanceof JsonBytesError) throw malformed(error.message);
+    throw error;
+  }
+}
+
+function scan(body: Uint8Array, primaryKey: string, scanner: ReadScanner): ScannedResponse {
   let type: number | undefined;
   let starts: Uint32Array = new Uint32Array(0);
   let ends: Uint32Array = new Uint32Array(0);
@@ -194,87 +210,8 @@ function scanArray(
 /** The parsed value of a top-level key of the object at `start`, or `undefined`. */
 function keyValue(body: Uint8Array, start: number, wanted: string): unknown {
   if (body[start] !== OPEN_BRACE) return undefined;
-  let p = skipSpace(body, start + 1);
-  while (body[p] !== CLOSE_BRACE) {
-    const keyEnd = skipString(body, p);
-    const key = decodeJson(body, p, keyEnd);
-    p = skipSpace(body, keyEnd);
-    p = skipSpace(body, p + 1);
-    const valueEnd = skipValue(body, p);
-    if (key === wanted) return decodeJson(body, p, valueEnd);
-    p = skipSpace(body, valueEnd);
-    if (body[p] === COMMA) p = skipSpace(body, p + 1);
-    else if (body[p] !== CLOSE_BRACE) throw malformed("a missing comma in a document");
-  }
-  return undefined;
-}
-
-/** The end (exclusive) of the string whose opening quote is at `start`. */
-function skipString(body: Uint8Array, start: number): number {
-  if (body[start] !== QUOTE) throw malformed(`a string expected at byte ${start}`);
-  let from = start + 1;
-  // Most keys and many values are short: a plain loop beats the call to indexOf for them.
-  const near = Math.min(from + 16, body.length);
-  for (let p = from; p < near; p++) {
-    const byte = body[p];
-    if (byte === QUOTE) return p + 1;
-    if (byte === BACKSLASH) {
-      from = p;
-      break;
-    }
-    from = p + 1;
-  }
-  while (true) {
-    const quote = body.indexOf(QUOTE, from);
-    if (quote < 0) throw malformed("an unterminated string");
-    let backslashes = 0;
-    while (body[quote - 1 - backslashes] === BACKSLASH) backslashes++;
-    if (backslashes % 2 === 0) return quote + 1;
-    from = quote + 1;
-  }
-}
-
-/** The end (exclusive) of the JSON value starting at `start`. */
-function skipValue(body: Uint8Array, start: number): number {
-  const first = body[start];
-  if (first === QUOTE) return skipString(body, start);
-  if (first === OPEN_BRACE || first === OPEN_BRACKET) {
-    let depth = 0;
-    let p = start;
-    while (p < body.length) {
-      const byte = body[p];
-      if (byte === QUOTE) {
-        p = skipString(body, p);
-        continue;
-      }
-      if (byte === OPEN_BRACE || byte === OPEN_BRACKET) depth++;
-      else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
-        if (--depth === 0) return p + 1;
-      }
-      p++;
-    }
-    throw malformed("an unterminated object or array");
-  }
-  let p = start;
-  while (p < body.length) {
-    const byte = body[p];
-    if (byte === COMMA || byte === CLOSE_BRACE || byte === CLOSE_BRACKET || byte <= 0x20) break;
-    p++;
-  }
-  if (p === start) throw malformed(`a value expected at byte ${start}`);
-  return p;
-}
-
-function skipSpace(body: Uint8Array, p: number): number {
-  while (p < body.length && body[p] <= 0x20) p++;
-  if (p >= body.length) throw malformed("the response ends early");
-  return p;
-}
-
-const decoder = new TextDecoder();
-
-function decodeJson(body: Uint8Array, start: number, end: number): unknown {
-  return JSON.parse(decoder.decode(body.subarray(start, end)));
+  const value = memberValue(body, start, wanted);
+  return value && JSON.parse(new TextDecoder().decode(value));
 }
 
 function grow(array: Uint32Array, count: number): Uint32Array {
