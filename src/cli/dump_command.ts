@@ -41,6 +41,9 @@ Dump options:
       --clients N           tables exported at once (default 3)
       --temp-dir DIR        where tables are spooled while read (default: beside FILE)
       --read-outdated       read with read_mode "outdated" (faster, may be stale)
+      --no-capture          no point in time: skip the changefeeds that bring every table
+                            to one cut (each table is then as it was read, at its own
+                            moments; see "Point in time" in the README)
       --compression-level N gzip level 1 (fastest) to 9 (smallest), default 6
       --compression-nice N  CPU priority of compression, 0 (the tool's own) to 19 (only
                             what the server leaves idle; default 19, Linux only)
@@ -58,6 +61,7 @@ const DUMP_OPTIONS = {
   clients: { type: "string" },
   "temp-dir": { type: "string" },
   "read-outdated": { type: "boolean" },
+  "no-capture": { type: "boolean" },
   "compression-level": { type: "string" },
   "compression-nice": { type: "string" },
   ...THROTTLE_OPTIONS,
@@ -85,6 +89,7 @@ export async function parseDumpArgs(args: string[]): Promise<DumpOptions | "help
     clients: positiveInteger(values, "clients", 3),
     tempDir: values["temp-dir"] === undefined ? undefined : String(values["temp-dir"]),
     readOutdated: values["read-outdated"] === true,
+    capture: values["no-capture"] !== true,
     compressionLevel: compressionLevel(values),
     compressionNice: compressionNice(values),
     retryForMs: retryFor(values),
@@ -132,7 +137,10 @@ export async function runDumpCommand(args: string[], context: CommandContext): P
  *
  * @example
  * ```ts
- * describeDump({ file: "x.tar.gz", documents: 10, tables: 1, indexes: 0, writeHooks: 0, seconds: 1.5, jsonBytes: 100 });
+ * describeDump({
+ *   file: "x.tar.gz", documents: 10, tables: 1, indexes: 0, writeHooks: 0, seconds: 1.5,
+ *   jsonBytes: 100, changes: 2, cut: new Date("2026-12-06T10:00:00Z"),
+ * });
  * ```
  */
 export function describeDump(summary: DumpSummary): string {
@@ -142,7 +150,13 @@ export function describeDump(summary: DumpSummary): string {
     plural(summary.indexes, "index", "indexes")
   } and ${summary.writeHooks} write ${plural(summary.writeHooks, "hook")} to ${summary.file} in ${
     summary.seconds.toFixed(1)
-  }s`;
+  }s${
+    summary.cut
+      ? `, at one point in time (${summary.cut.toISOString()}, ${formatCount(summary.changes)} ${
+        plural(summary.changes, "change")
+      } captured)`
+      : ""
+  }`;
 }
 
 function plural(n: number, one: string, many = `${one}s`): string {

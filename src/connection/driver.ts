@@ -20,6 +20,7 @@ import type { ByteStream } from "./tls_socket.ts";
 import { describeConnectError, openSocket } from "./open.ts";
 import type { Tracer } from "./trace.ts";
 import { Transport } from "./transport.ts";
+import { ChangeFeed, type FeedOptions } from "./changefeed.ts";
 
 /** A document as stored: a JSON object, pseudo-types raw. */
 export type Document = Record<string, unknown>;
@@ -472,6 +473,32 @@ export class Connection {
       }
       yield docs;
     }
+  }
+
+  /**
+   * Opens a changefeed on a whole table and resolves once the server says it is ready: every
+   * write committed from then on goes to `options.sink` (see {@link ChangeFeed}).
+   *
+   * @example
+   * ```ts
+   * const conn = await connect({ host: "localhost", port: 28015 });
+   * const feed = await conn.changes("league", "users", {
+   *   primaryKey: "id",
+   *   what: "the changes of league.users",
+   *   sink: (changes) => console.log(changes.length),
+   * });
+   * await feed.stop();
+   * ```
+   */
+  async changes(
+    db: string,
+    table: string,
+    options: FeedOptions & { queueSize?: number },
+  ): Promise<ChangeFeed> {
+    const optargs: Record<string, unknown> = { include_states: true };
+    if (options.queueSize) optargs.changefeed_queue_size = options.queueSize;
+    const token = await this.#start(q.changes(q.table(db, table), optargs), {});
+    return await ChangeFeed.open(this.#transport, token, options);
   }
 
   /** Creates a database. */

@@ -39,6 +39,7 @@ const T = {
   SYNC: 138,
   INDEX_WAIT: 140,
   SUM: 145,
+  CHANGES: 152,
   BINARY: 155,
   BRACKET: 170,
   CONFIG: 174,
@@ -247,6 +248,19 @@ export function wait(tableTerm: Term, timeoutSeconds: number): Term {
 /** `seq.between(after, r.maxval, {leftBound: "open"})`: everything strictly after `after`. */
 export function after(seq: Term, key: unknown): Term {
   return term(T.BETWEEN, [seq, datum(key), term(T.MAXVAL, [])], { left_bound: "open" });
+}
+
+/**
+ * `table.changes(optargs)`: a changefeed; `optargs` in wire (snake_case) names.
+ *
+ * @example
+ * ```ts
+ * console.log(JSON.stringify(changes(table("league", "users"), { include_states: true })));
+ * // [152,[[15,[[14,["league"]],"users"]]],{"include_states":true}]
+ * ```
+ */
+export function changes(tableTerm: Term, optargs: Record<string, Term>): Term {
+  return term(T.CHANGES, [tableTerm], optargs);
 }
 
 /** `seq.orderBy({index})`. */

@@ -99,6 +99,15 @@ export class Transport {
     await this.#send(token, `[${QueryType.STOP}]`, undefined, QueryType.STOP).catch(() => {});
   }
 
+  /**
+   * Stops a query but keeps reading its answers: a changefeed's batch sent before the server saw
+   * the STOP still arrives, then the STOP's own answer. Call {@link finish} after the last one.
+   */
+  async stopKeepingAnswers(token: number): Promise<void> {
+    if (this.#failure) throw this.#failure;
+    await this.#send(token, `[${QueryType.STOP}]`, undefined, QueryType.STOP);
+  }
+
   /** Forgets a finished query. */
   finish(token: number): void {
     this.#pending.delete(token);

@@ -66,6 +66,11 @@ export interface DumpOptions extends PacingOptions {
   spoolMemoryBytes?: number;
   /** Documents per read batch asked of the server (`max_batch_rows`; default the server's). */
   readBatchRows?: number;
+  /**
+   * Change capture, for one point in time across tables (default true; `--no-capture` turns it
+   * off: each table is then as it was read, at its own moments).
+   */
+  capture?: boolean;
 }
 
 /** What a finished dump did. */
@@ -84,4 +89,8 @@ export interface DumpSummary {
   seconds: number;
   /** Bytes of JSON written for documents. */
   jsonBytes: number;
+  /** With capture: the cut, the moment every table is brought to. */
+  cut?: Date;
+  /** Changes captured, in all tables. */
+  changes: number;
 }

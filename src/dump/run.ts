@@ -23,7 +23,18 @@ import type { DumpOptions, DumpSummary } from "./options.ts";
 import { checkTarget, openFileOutput, type Output, stdoutOutput } from "./output.ts";
 import { planTables } from "./plan.ts";
 import { runPool } from "./pool.ts";
-import { exportTable, type TableResult } from "./table.ts";
+import {
+  CAPTURE_ATTEMPTS,
+  captureFailed,
+  exportTable,
+  type ReadTable,
+  readTable,
+  type TableJob,
+  type TableResult,
+  writeTable,
+} from "./table.ts";
+import { Capture } from "./capture.ts";
+import { BackupError } from "../errors.ts";
 
 /** Defaults of the tuning options. */
 export const DUMP_DEFAULTS = {
@@ -75,6 +86,9 @@ export async function dump(options: DumpOptions): Promise<DumpSummary> {
   let spoolDir: string | undefined;
   let output: Output | undefined;
   let archive: ArchiveWriter | undefined;
+  let capture: Capture | undefined;
+  /** With capture: tables read and waiting for the cut. */
+  let reads: ReadTable[] = [];
   const clients = Math.max(1, options.clients ?? DUMP_DEFAULTS.clients);
   // Started before connecting, so that the first worker loads while the tables are planned.
   const compression = new DeflatePool({
@@ -110,7 +124,19 @@ export async function dump(options: DumpOptions): Promise<DumpSummary> {
       ? stdoutOutput(options.stdout)
       : await openFileOutput(target, !!options.overwrite);
     archive = ArchiveWriter.create(output.sink, { mtime: now, pool: compression });
-    const job = {
+    if (options.capture !== false) {
+      // The feeds' own connection: the cut's STOPs leave together, and no read waits on it.
+      const link = commandLink({
+        address: options.connect,
+        retryForMs: options.retryForMs ?? DUMP_DEFAULTS.retryForMs,
+        retryDelayMs: options.retryDelayMs ?? DUMP_DEFAULTS.retryDelayMs,
+        signal,
+        warn: (line) => progress.warn(line),
+      });
+      links.push(link);
+      capture = new Capture({ link, spoolDir });
+    }
+    const job: TableJob = {
       top: archiveBaseName(now),
       archive,
       progress,
@@ -121,18 +147,36 @@ export async function dump(options: DumpOptions): Promise<DumpSummary> {
       signal,
       throttle,
       readBatchRows: options.readBatchRows,
+      capture,
+      warn: (line) => progress.warn(line),
     };
-    const results = await runPool(
-      tables,
-      clients,
-      controller,
-      (table, worker) => exportTable(job, linkFor(worker), table),
-    );
+    let results: TableResult[];
+    let cut: Date | undefined;
+    if (capture) {
+      reads = await runPool(
+        tables,
+        clients,
+        controller,
+        (table, worker) => readTable(job, linkFor(worker), table),
+      );
+      cut = await cutAll(job, capture, reads, linkFor(0));
+      results = [];
+      // In the plan's order; each table's spools are removed once its entries are in.
+      for (const read of reads) results.push(await writeTable(job, read, cut));
+      reads = [];
+    } else {
+      results = await runPool(
+        tables,
+        clients,
+        controller,
+        (table, worker) => exportTable(job, linkFor(worker), table),
+      );
+    }
     await closeAll(links);
     await archive.finish();
     signal.throwIfAborted();
     await output.commit();
-    return summarize(output.name, results, started);
+    return summarize(output.name, results, started, cut);
   } catch (error) {
     const reason = options.signal?.aborted ? options.signal.reason : error;
     if (!signal.aborted) controller.abort(reason);
@@ -144,10 +188,46 @@ export async function dump(options: DumpOptions): Promise<DumpSummary> {
     options.signal?.removeEventListener("abort", forward);
     progress.stop();
     compression.close();
+    await capture?.close();
+    await Promise.all(reads.map((read) => read.spool.remove()));
     await closeAll(links);
     if (links.length === 0) await first?.close();
     if (spoolDir) await Deno.remove(spoolDir, { recursive: true }).catch(() => {});
   }
+}
+
+/**
+ * Reads again the tables whose capture failed after their read (the other feeds run on
+ * meanwhile), then makes the cut. Throws if a capture cannot be brought to the cut.
+ */
+async function cutAll(
+  job: TableJob,
+  capture: Capture,
+  reads: ReadTable[],
+  link: Link,
+): Promise<Date> {
+  for (let i = 0; i < reads.length; i++) {
+    let read = reads[i];
+    while (read.captured!.failure) {
+      const label = `${read.name.db}.${read.name.table}`;
+      const failure = read.captured!.failure;
+      if (read.attempts >= CAPTURE_ATTEMPTS) throw captureFailed(label, failure, read.attempts);
+      job.warn?.(`${failure.message.split("\n")[0]}; reading ${label} again`);
+      await read.spool.remove();
+      await capture.drop(read.captured!);
+      read = reads[i] = await readTable(job, link, read.name, read.attempts);
+    }
+  }
+  const cut = await capture.cut();
+  const lost = reads.find((read) => read.captured!.failure);
+  if (lost) {
+    throw new BackupError(
+      `${lost.name.db}.${lost.name.table}: its changefeed failed at the cut (${
+        lost.captured!.failure!.message.split("\n")[0]
+      }): the dump cannot hold one point in time; run it again`,
+    );
+  }
+  return cut;
 }
 
 /** Creates the directory that holds this dump's spool files, or explains why it cannot. */
@@ -193,13 +273,20 @@ async function closeAll(links: Link[]): Promise<void> {
   await Promise.all(links.filter(Boolean).map((link) => link.dispose()));
 }
 
-function summarize(file: string, results: TableResult[], started: number): DumpSummary {
+function summarize(
+  file: string,
+  results: TableResult[],
+  started: number,
+  cut: Date | undefined,
+): DumpSummary {
   let documents = 0;
+  let changes = 0;
   let jsonBytes = 0;
   let indexes = 0;
   let writeHooks = 0;
   for (const result of results) {
     documents += result.documents;
+    changes += result.changes;
     jsonBytes += result.jsonBytes;
     indexes += result.indexes;
     if (result.writeHook) writeHooks++;
@@ -212,5 +299,7 @@ function summarize(file: string, results: TableResult[], started: number): DumpS
     writeHooks,
     seconds: (performance.now() - started) / 1000,
     jsonBytes,
+    cut,
+    changes,
   };
 }

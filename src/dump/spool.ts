@@ -46,6 +46,8 @@ export class Spool {
   #size = 0;
   #spilled = false;
   #removed = false;
+  /** Called once, when the spool is removed. */
+  onRemove: (() => void) | undefined;
 
   /** `path` is where the file goes if the bytes outgrow `memoryLimit`. */
   constructor(path: string, memoryLimit = DEFAULT_MEMORY_LIMIT) {
@@ -84,6 +86,17 @@ export class Spool {
       this.#spilled = true;
       await this.#flush();
     }
+  }
+
+  /**
+   * Moves bytes held in memory to the file now and closes it: for a spool that waits long (a
+   * table read before the cut of a point-in-time dump), so that waiting costs disk, not memory.
+   */
+  async spill(): Promise<void> {
+    if (this.#spilled || this.#size === 0) return;
+    this.#file = await this.#open();
+    this.#spilled = true;
+    await this.finish();
   }
 
   /** Writes out what is still buffered; call once the table is read. */
@@ -143,6 +156,9 @@ export class Spool {
 
   /** Frees the memory and deletes the file; safe to call twice. */
   async remove(): Promise<void> {
+    const onRemove = this.onRemove;
+    this.onRemove = undefined;
+    onRemove?.();
     this.#pending = [];
     this.#pendingBytes = 0;
     if (this.#file) {

@@ -30,6 +30,10 @@ import type { Link } from "../connection/link.ts";
 import { GENTLE_BATCH_BYTES } from "../throttle/backoff.ts";
 import type { Throttle } from "../throttle/throttle.ts";
 import { Spool } from "./spool.ts";
+import type { Capture, TableCapture } from "./capture.ts";
+import { FeedFailedError } from "../connection/changefeed.ts";
+import { BackupError } from "../errors.ts";
+import type { DeflatedBody } from "../archive/deflate_pool.ts";
 
 /** What every table export shares. */
 export interface TableJob {
@@ -49,6 +53,10 @@ export interface TableJob {
   throttle?: Throttle;
   /** Documents per read batch asked of the server; default the server's. */
   readBatchRows?: number;
+  /** Change capture (a point-in-time dump); without it each table is read at its own moment. */
+  capture?: Capture;
+  /** Warnings go here. */
+  warn?: (line: string) => void;
 }
 
 /** What was saved for one table. */
@@ -59,6 +67,8 @@ export interface TableResult {
   jsonBytes: number;
   indexes: number;
   writeHook: boolean;
+  /** Changes captured (0 without capture). */
+  changes: number;
 }
 
 /** What is read before the documents. */
@@ -71,6 +81,32 @@ interface TableMeta {
 }
 
 let spoolCounter = 0;
+
+/**
+ * Reads a table in full before the cut of a point-in-time dump gives up on it: a capture that
+ * fails this often means changes come faster than they can be taken.
+ */
+export const CAPTURE_ATTEMPTS = 3;
+
+/** Compressed bytes of tables waiting for the cut that stay in memory; beyond, they go to disk. */
+const HELD_MEMORY_BYTES = 16 * 1024 * 1024;
+let heldInMemory = 0;
+
+/** A table read, its entries not yet in the archive. */
+export interface ReadTable {
+  name: TableName;
+  meta: TableMeta;
+  documents: number;
+  /** The `.json` entry, compressed into {@link spool}. */
+  json: DeflatedBody;
+  spool: Spool;
+  readStarted: Date;
+  readEnded: Date;
+  /** Its changes, with capture. */
+  captured?: TableCapture;
+  /** Reads of this table so far. */
+  attempts: number;
+}
 
 /**
  * Exports `name` over `link` into `job.archive`; resolves once both entries are in the
@@ -87,6 +123,27 @@ export async function exportTable(
   link: Link,
   name: TableName,
 ): Promise<TableResult> {
+  return await writeTable(job, await readTable(job, link, name));
+}
+
+/**
+ * Reads `name` into a spool: metadata, then (with capture) a ready changefeed, then the
+ * documents. A capture that fails during the read makes the table be read again under a new
+ * feed, up to {@link CAPTURE_ATTEMPTS} reads in all (counting `previous`'s).
+ *
+ * @example
+ * ```ts
+ * const read = await readTable(job, link, { db: "league", table: "users" });
+ * // … after the cut …
+ * await writeTable(job, read, cut);
+ * ```
+ */
+export async function readTable(
+  job: TableJob,
+  link: Link,
+  name: TableName,
+  previous = 0,
+): Promise<ReadTable> {
   const label = `${name.db}.${name.table}`;
   const { db, table } = name;
   // The official tool's queries (info, indexStatus, getWriteHook) and the config, sent in that
@@ -109,50 +166,183 @@ export async function exportTable(
     name,
   );
   const estimate = (meta.info.doc_count_estimates ?? []).reduce((a, b) => a + b, 0);
-  job.progress.startTable(label, estimate);
-  // Spool files are numbered: table names may hold characters a file system dislikes.
-  const spool = new Spool(`${job.spoolDir}/${++spoolCounter}.json.deflate`, job.spoolMemoryBytes);
-  const body = job.archive.deflate({ output: (chunk) => spool.write(chunk), sha256: true });
+  for (let attempts = previous + 1;; attempts++) {
+    // Counted from zero again on a second read.
+    job.progress.startTable(label, estimate);
+    let captured: TableCapture | undefined;
+    try {
+      captured = await job.capture?.watch(name, meta.info.primary_key);
+    } catch (error) {
+      if (!(error instanceof FeedFailedError)) throw error;
+      if (attempts >= CAPTURE_ATTEMPTS) throw captureFailed(label, error, attempts);
+      job.warn?.(`${firstLineOf(error)}; trying again`);
+      continue;
+    }
+    // Spool files are numbered: table names may hold characters a file system dislikes.
+    const spool = new Spool(`${job.spoolDir}/${++spoolCounter}.json.deflate`, job.spoolMemoryBytes);
+    const body = job.archive.deflate({ output: (chunk) => spool.write(chunk), sha256: true });
+    let kept = false;
+    try {
+      const readStarted = new Date();
+      const documents = await readDocuments(
+        job,
+        link,
+        name,
+        meta.info.primary_key,
+        body,
+        label,
+        captured,
+      );
+      const json = await body.finish();
+      await spool.finish();
+      job.signal.throwIfAborted();
+      if (captured) await hold(spool);
+      kept = true;
+      return {
+        name,
+        meta,
+        documents,
+        json,
+        spool,
+        readStarted,
+        readEnded: new Date(),
+        captured,
+        attempts,
+      };
+    } catch (error) {
+      if (!(error instanceof FeedFailedError) || !captured) throw error;
+      if (attempts >= CAPTURE_ATTEMPTS) throw captureFailed(label, error, attempts);
+      job.warn?.(`${firstLineOf(error)}; reading ${label} again`);
+    } finally {
+      body.abort();
+      if (!kept) {
+        await spool.remove();
+        if (captured) await job.capture!.drop(captured);
+      }
+    }
+  }
+}
+
+/** The one-line error of a table whose changes could not be captured. */
+export function captureFailed(label: string, error: unknown, attempts: number): BackupError {
+  return new BackupError(
+    `${label}: its changes could not be captured in ${attempts} reads (${
+      firstLineOf(error)
+    }): the dump cannot hold one point in time; run it again when writes are fewer, or with ` +
+      `--no-capture for a dump without one`,
+    undefined,
+    { cause: error },
+  );
+}
+
+function firstLineOf(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split("\n")[0];
+}
+
+/** Keeps a table's compressed bytes in memory while the budget allows, else on disk. */
+async function hold(spool: Spool): Promise<void> {
+  if (spool.onDisk) return;
+  if (heldInMemory + spool.size <= HELD_MEMORY_BYTES) {
+    heldInMemory += spool.size;
+    const size = spool.size;
+    spool.onRemove = () => (heldInMemory -= size);
+  } else await spool.spill();
+}
+
+/**
+ * Appends a read table's entries to the archive: `.info` (with the capture record when `cut` is
+ * given), `.json`, and `.changes` when it has changes. Removes the spools.
+ *
+ * @example
+ * ```ts
+ * const result = await writeTable(job, read, cut);
+ * console.log(result.documents, result.changes);
+ * ```
+ */
+export async function writeTable(
+  job: TableJob,
+  read: ReadTable,
+  cut?: Date,
+): Promise<TableResult> {
+  const { name, meta, json, spool, captured } = read;
+  const { db, table } = name;
+  const label = `${db}.${table}`;
+  let changes: { body: DeflatedBody; spool: Spool } | undefined;
   try {
-    const readStarted = new Date();
-    const documents = await readDocuments(job, link, name, meta.info.primary_key, body, label);
-    const json = await body.finish();
-    await spool.finish();
-    job.signal.throwIfAborted();
     const record: BackupRecord = {
       tool: "rethinkdb-backup",
       version: VERSION,
-      documents,
+      documents: read.documents,
       json_bytes: json.size,
       json_sha256: json.sha256!,
-      read_started: readStarted.toISOString(),
-      read_ended: new Date().toISOString(),
+      read_started: read.readStarted.toISOString(),
+      read_ended: read.readEnded.toISOString(),
     };
     const config = savedConfigFromTableConfig(meta.config);
     if (config) record.config = config;
+    if (captured && cut) {
+      if (captured.changes > 0) changes = await compressChanges(job, captured);
+      record.capture = {
+        cut: cut.toISOString(),
+        changes: captured.changes,
+        changes_bytes: changes?.body.size ?? 0,
+        changes_sha256: changes?.body.sha256 ?? EMPTY_SHA256,
+      };
+    }
     const info = encodeInfo(meta.info, meta.indexes, meta.writeHook, record);
     // Queued back to back, so a table's `.info` directly precedes its `.json`.
-    const infoAdded = job.archive.addEntry(
-      entryPath(job.top, db, table, "info"),
-      info.length,
-      info,
-    );
-    const jsonAdded = job.archive.addDeflated(
-      entryPath(job.top, db, table, "json"),
-      { body: json, compressed: spool.chunks() },
-    );
-    await Promise.all([infoAdded, jsonAdded]);
+    const added = [
+      job.archive.addEntry(entryPath(job.top, db, table, "info"), info.length, info),
+      job.archive.addDeflated(
+        entryPath(job.top, db, table, "json"),
+        { body: json, compressed: spool.chunks() },
+      ),
+    ];
+    if (changes) {
+      added.push(job.archive.addDeflated(
+        entryPath(job.top, db, table, "changes"),
+        { body: changes.body, compressed: changes.spool.chunks() },
+      ));
+    }
+    await Promise.all(added);
     job.progress.finishTable(label);
     return {
       name,
-      documents,
+      documents: read.documents,
       jsonBytes: json.size,
       indexes: meta.indexes.length,
       writeHook: meta.writeHook !== null,
+      changes: captured?.changes ?? 0,
     };
   } finally {
-    body.abort();
     await spool.remove();
+    await changes?.spool.remove();
+    await captured?.spool.remove();
+  }
+}
+
+/** SHA-256 of no bytes: the record of a table without changes. */
+const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/** Compresses a table's change lines into a spool of their own, for the `.changes` entry. */
+async function compressChanges(
+  job: TableJob,
+  captured: TableCapture,
+): Promise<{ body: DeflatedBody; spool: Spool }> {
+  const spool = new Spool(
+    `${job.spoolDir}/${++spoolCounter}.changes.deflate`,
+    job.spoolMemoryBytes,
+  );
+  const stream = job.archive.deflate({ output: (chunk) => spool.write(chunk), sha256: true });
+  try {
+    for await (const chunk of captured.spool.chunks()) await stream.write(chunk);
+    const body = await stream.finish();
+    await spool.finish();
+    return { body, spool };
+  } catch (error) {
+    stream.abort();
+    await spool.remove();
+    throw error;
   }
 }
 
@@ -167,6 +357,7 @@ async function readDocuments(
   primaryKey: string,
   body: DeflateStream,
   label: string,
+  captured?: TableCapture,
 ): Promise<number> {
   const encoder = new DocumentsEncoder();
   await body.write(encoder.begin());
@@ -190,6 +381,8 @@ async function readDocuments(
       });
       for await (const batch of batches) {
         job.signal.throwIfAborted();
+        // A change may have been lost: this read cannot be brought to the cut.
+        if (captured?.failure) throw captured.failure;
         if (batch.count === 0) continue;
         // Copied from the frame straight into the compressor's block.
         const size = encoder.appendRaw(batch, body);
@@ -214,6 +407,7 @@ async function readDocuments(
       await link.recover(error, `reading ${label}`, { conn, table: name });
     }
   }
+  if (captured?.failure) throw captured.failure;
   await body.write(encoder.end());
   return documents;
 }

@@ -193,6 +193,35 @@ export function forEachMember(
 }
 
 /**
+ * Walks the elements of the array at `start`, calling `visit` with each one's bounds. Returns
+ * the index after the array.
+ *
+ * @example
+ * ```ts
+ * import { forEachElement } from "./bytes.ts";
+ *
+ * const text = new TextEncoder().encode('[{"a":1}, 2]');
+ * forEachElement(text, 0, (start, end) => console.log(start, end)); // 1 8, then 10 11
+ * ```
+ */
+export function forEachElement(
+  text: Uint8Array,
+  start: number,
+  visit: (start: number, end: number) => void,
+): number {
+  if (text[start] !== OPEN_BRACKET) throw new JsonBytesError(`an array expected at byte ${start}`);
+  let p = skipSpace(text, start + 1);
+  while (text[p] !== CLOSE_BRACKET) {
+    const end = skipValue(text, p);
+    visit(p, end);
+    p = skipSpace(text, end);
+    if (text[p] === COMMA) p = skipSpace(text, p + 1);
+    else if (text[p] !== CLOSE_BRACKET) throw new JsonBytesError("a missing comma in an array");
+  }
+  return p + 1;
+}
+
+/**
  * The bytes of the value of `key` in the object at `start`, or `undefined` without one.
  *
  * @example

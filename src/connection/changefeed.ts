@@ -1,0 +1,263 @@
+/**
+ * A changefeed on one table, read as bytes: each change's document and primary key are located
+ * in the frame and copied out unparsed, as the table read copies documents.
+ *
+ * The feed is opened with `includeStates`, and {@link ChangeFeed.open} resolves only at the
+ * server's `{"state":"ready"}`: every write committed after that is in the feed. It is read
+ * continuously (a CONTINUE is always outstanding unless the sink is still busy), so changes
+ * wait on the server as little as possible. Anything that could have cost a change ends the
+ * feed as failed: the overflow item the server sends when its queue was full
+ * (`Changefeed cache over array size limit, skipped N elements.`), an error frame (a dropped or
+ * unavailable table), a lost connection, or an unexpected end.
+ *
+ * What the real server sends is recorded in `../shared/rethinkdb-2.4.4/wire/changefeeds.jsonl`:
+ * feed batches are `{"t":3,"r":[…],"n":[1,5]}`; a STOP is answered `{"t":2,"r":[],"n":[]}`, and
+ * an outstanding CONTINUE gets the same answer.
+ *
+ * @module
+ */
+
+import type { Change } from "../archive/changes.ts";
+import {
+  decodeAt,
+  forEachElement,
+  forEachMember,
+  JsonBytesError,
+  memberValue,
+  skipSpace,
+  skipValue,
+} from "../json/bytes.ts";
+import type { Transport } from "./transport.ts";
+import { BackupError } from "../errors.ts";
+
+/** Response types a feed sees. */
+const PARTIAL = 3;
+const SEQUENCE = 2;
+
+/** Receives a batch of changes; the feed asks for the next batch once it settles. */
+export type ChangeSink = (changes: Change[]) => void | Promise<void>;
+
+/** How a feed is read. */
+export interface FeedOptions {
+  /** The table's primary key: each change's key is taken from its document. */
+  primaryKey: string;
+  /** Where the changes go, in the order the server sent them. */
+  sink: ChangeSink;
+  /** Names the feed in errors, e.g. `the changes of league.users`. */
+  what: string;
+}
+
+/**
+ * The feed lost changes or ended early: its capture cannot be trusted.
+ *
+ * @example
+ * ```ts
+ * import { FeedFailedError } from "./changefeed.ts";
+ *
+ * const error = new FeedFailedError("the changes of a.b: the server skipped 48 changes");
+ * console.log(error.message);
+ * ```
+ */
+export class FeedFailedError extends BackupError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, undefined, options);
+    this.name = "FeedFailedError";
+  }
+}
+
+/**
+ * An open changefeed delivering to its sink until {@link stop} or a failure.
+ *
+ * @example
+ * ```ts
+ * const feed = await conn.changes("league", "users", {
+ *   primaryKey: "id",
+ *   what: "the changes of league.users",
+ *   sink: (changes) => console.log(changes.length),
+ * });
+ * // … read the table …
+ * await feed.stop(); // throws FeedFailedError if any change may have been lost
+ * ```
+ */
+export class ChangeFeed {
+  readonly #transport: Transport;
+  readonly #token: number;
+  readonly #options: FeedOptions;
+  #stopping = false;
+  #failure: Error | undefined;
+  readonly #done: Promise<void>;
+  readonly #failureListeners: ((error: Error) => void)[] = [];
+
+  private constructor(transport: Transport, token: number, options: FeedOptions) {
+    this.#transport = transport;
+    this.#token = token;
+    this.#options = options;
+    this.#done = this.#read();
+    this.#done.catch(() => {});
+  }
+
+  /**
+   * Takes over the feed started as `token` (a `changes({include_states: true})` query) and
+   * resolves once the server says it is ready; changes sent with the ready state go to the sink.
+   */
+  static async open(
+    transport: Transport,
+    token: number,
+    options: FeedOptions,
+  ): Promise<ChangeFeed> {
+    let ready = false;
+    while (!ready) {
+      const body = await transport.next(token);
+      const { type, items } = parseFrame(body, options);
+      if (type !== PARTIAL) {
+        transport.finish(token);
+        throw new FeedFailedError(`${options.what}: the feed ended before it was ready`);
+      }
+      const changes: Change[] = [];
+      for (const item of items) {
+        if (item.state === "ready") ready = true;
+        else if (item.change) changes.push(item.change);
+        else if (item.overflow) {
+          await transport.stop(token);
+          throw new FeedFailedError(`${options.what}: ${item.overflow}`);
+        }
+      }
+      if (changes.length > 0) await options.sink(changes);
+      await transport.continue(token);
+    }
+    return new ChangeFeed(transport, token, options);
+  }
+
+  /** Why the feed failed, once it has. */
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
+  /** Calls `listener` once, when the feed fails (at once if it already has). */
+  onFailure(listener: (error: Error) => void): void {
+    if (this.#failure) listener(this.#failure);
+    else this.#failureListeners.push(listener);
+  }
+
+  /**
+   * Ends the feed: changes the server sent before it saw the STOP still go to the sink. Throws
+   * the feed's failure if it had failed (or fails now).
+   */
+  async stop(): Promise<void> {
+    if (!this.#stopping && !this.#failure) {
+      this.#stopping = true;
+      try {
+        await this.#transport.stopKeepingAnswers(this.#token);
+      } catch (error) {
+        this.#fail(error);
+      }
+    }
+    await this.#done.catch(() => {});
+    if (this.#failure) throw this.#failure;
+  }
+
+  /** Gives the feed up without waiting for its end (after a failure elsewhere). */
+  async abandon(): Promise<void> {
+    this.#stopping = true;
+    await this.#transport.stop(this.#token);
+  }
+
+  async #read(): Promise<void> {
+    try {
+      while (true) {
+        const body = await this.#transport.next(this.#token);
+        const { type, items, error } = parseFrame(body, this.#options);
+        if (error) throw new FeedFailedError(`${this.#options.what}: ${error}`);
+        if (type === SEQUENCE && this.#stopping) break;
+        if (type !== PARTIAL) {
+          throw new FeedFailedError(`${this.#options.what}: the server ended the feed`);
+        }
+        const changes: Change[] = [];
+        for (const item of items) {
+          if (item.change) changes.push(item.change);
+          else if (item.overflow) {
+            throw new FeedFailedError(`${this.#options.what}: ${item.overflow}`);
+          }
+        }
+        if (changes.length > 0) await this.#options.sink(changes);
+        // After a STOP, the answer to it (or to a CONTINUE it crossed) is all that remains.
+        if (!this.#stopping) await this.#transport.continue(this.#token);
+      }
+      this.#transport.finish(this.#token);
+    } catch (error) {
+      this.#fail(error);
+      await this.#transport.stop(this.#token);
+    }
+  }
+
+  #fail(error: unknown): void {
+    if (this.#failure) return;
+    this.#failure = error instanceof FeedFailedError ? error : new FeedFailedError(
+      `${this.#options.what}: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+    for (const listener of this.#failureListeners.splice(0)) listener(this.#failure);
+  }
+}
+
+/** One item of a feed batch. */
+interface FeedItem {
+  state?: string;
+  change?: Change;
+  /** The server's message when its queue overflowed (changes were skipped). */
+  overflow?: string;
+}
+
+/** A feed frame: its type, its items, or the server's error message. */
+function parseFrame(
+  body: Uint8Array,
+  options: FeedOptions,
+): { type: number; items: FeedItem[]; error?: string } {
+  try {
+    let type = 0;
+    let rStart = -1;
+    forEachMember(body, skipSpace(body, 0), ({ key, valueStart, valueEnd }) => {
+      if (key === "t") type = decodeAt(body, valueStart, valueEnd) as number;
+      else if (key === "r") rStart = valueStart;
+    });
+    if (rStart < 0) throw new JsonBytesError("no `r`");
+    if (type > PARTIAL) {
+      const r = decodeAt(body, rStart, skipValue(body, rStart)) as unknown[];
+      return { type, items: [], error: typeof r[0] === "string" ? r[0] : JSON.stringify(r) };
+    }
+    const items: FeedItem[] = [];
+    forEachElement(body, rStart, (start) => items.push(parseItem(body, start, options)));
+    return { type, items };
+  } catch (error) {
+    if (error instanceof JsonBytesError) {
+      throw new FeedFailedError(`${options.what}: malformed feed response: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+const NULL_BYTE = 0x6e; // `n` of `null`
+
+function parseItem(body: Uint8Array, start: number, options: FeedOptions): FeedItem {
+  let newVal: Uint8Array | null | undefined;
+  let oldVal: Uint8Array | null | undefined;
+  const item: FeedItem = {};
+  forEachMember(body, start, ({ key, valueStart, valueEnd }) => {
+    const value = body.subarray(valueStart, valueEnd);
+    if (key === "new_val") newVal = value[0] === NULL_BYTE ? null : value;
+    else if (key === "old_val") oldVal = value[0] === NULL_BYTE ? null : value;
+    else if (key === "state") item.state = decodeAt(body, valueStart, valueEnd) as string;
+    else if (key === "error") item.overflow = String(decodeAt(body, valueStart, valueEnd));
+  });
+  if (newVal === undefined && oldVal === undefined) return item;
+  const doc = newVal ?? oldVal;
+  const key = doc && memberValue(doc, 0, options.primaryKey);
+  if (!key) {
+    throw new FeedFailedError(
+      `${options.what}: a change without the primary key "${options.primaryKey}"`,
+    );
+  }
+  // Copied: the frame's buffer is reused for later frames.
+  item.change = { key: key.slice(), newVal: newVal ? newVal.slice() : null };
+  return item;
+}
