@@ -558,6 +558,34 @@ export class Connection {
     return await this.#run(query, bytes && { marker: EMBEDDED_MARKER, text: bytes }) as WriteResult;
   }
 
+  /**
+   * Deletes the documents whose primary keys a JSON array text lists
+   * (`table.getAll(r.args(r.json(text))).delete()`), parsed by the server, so every key arrives
+   * exactly as written. Write hooks are not applied; keys the table does not hold are skipped.
+   * Given as UTF-8 bytes, the text goes into the query as it is (escaped), never decoded.
+   *
+   * @example
+   * ```ts
+   * const conn = await connect({ host: "localhost", port: 28015 });
+   * const result = await conn.deleteKeysJson("league", "users", new TextEncoder().encode("[1,2]"));
+   * result.deleted; // 2, or fewer if some were absent
+   * ```
+   */
+  async deleteKeysJson(
+    db: string,
+    table: string,
+    keysJsonArray: string | Uint8Array,
+    options: Pick<InsertOptions, "durability"> = {},
+  ): Promise<WriteResult> {
+    const bytes = typeof keysJsonArray === "string" ? undefined : keysJsonArray;
+    const text = bytes ? EMBEDDED_MARKER : keysJsonArray as string;
+    const query = q.deleteKeysJson(q.table(db, table), text, {
+      durability: options.durability ?? "soft",
+      ignore_write_hook: true,
+    });
+    return await this.#run(query, bytes && { marker: EMBEDDED_MARKER, text: bytes }) as WriteResult;
+  }
+
   /** Creates a secondary index from its function blob (as `indexStatus()` returned it). */
   async createIndex(db: string, table: string, name: string, fn: RawBinary): Promise<void> {
     await this.#run(q.indexCreate(q.table(db, table), name, q.binary(fn.data)));

@@ -26,6 +26,7 @@ const T = {
   ORDER_BY: 41,
   COUNT: 43,
   UPDATE: 53,
+  DELETE: 54,
   INSERT: 56,
   DB_CREATE: 57,
   DB_DROP: 58,
@@ -33,6 +34,7 @@ const T = {
   TABLE_CREATE: 60,
   TABLE_DROP: 61,
   INDEX_CREATE: 75,
+  GET_ALL: 78,
   INFO: 79,
   JSON: 98,
   INDEX_STATUS: 139,
@@ -40,6 +42,7 @@ const T = {
   INDEX_WAIT: 140,
   SUM: 145,
   CHANGES: 152,
+  ARGS: 154,
   BINARY: 155,
   BRACKET: 170,
   CONFIG: 174,
@@ -271,6 +274,25 @@ export function orderBy(seq: Term, index: string): Term {
 /** `table.insert(r.json(text), optargs)`; `optargs` in wire (snake_case) names. */
 export function insertJson(tableTerm: Term, text: string, optargs: Record<string, Term>): Term {
   return term(T.INSERT, [tableTerm, term(T.JSON, [text])], optargs);
+}
+
+/**
+ * `table.getAll(r.args(r.json(text))).delete(optargs)`: deletes the documents whose primary keys
+ * `text`, a JSON array, lists (keys the table does not hold are no error); `optargs` in wire
+ * (snake_case) names.
+ *
+ * @example
+ * ```ts
+ * console.log(JSON.stringify(deleteKeysJson(table("league", "users"), "[1,2]", {})));
+ * // [54,[[78,[[15,[[14,["league"]],"users"]],[154,[[98,["[1,2]"]]]]]]],{}]
+ * ```
+ */
+export function deleteKeysJson(tableTerm: Term, text: string, optargs: Record<string, Term>): Term {
+  return term(
+    T.DELETE,
+    [term(T.GET_ALL, [tableTerm, term(T.ARGS, [term(T.JSON, [text])])])],
+    optargs,
+  );
 }
 
 /**
