@@ -1,5 +1,6 @@
 /**
- * `deno task bench [--docs N ...] [--server HOST:PORT] [--many] [--tables N] [--big]`: dump and
+ * `deno task bench [--docs N ...] [--server HOST:PORT] [--many] [--tables N] [--big] [--capture]`:
+ * dump and
  * restore speed and
  * memory, each against a baseline measured in the same run on the same data:
  *
@@ -11,6 +12,10 @@
  *   (`scripts/bare_insert.ts`); restore peak RSS.
  * - `--many`: 100 tables × 50 documents, a third with a secondary index: dump and restore wall
  *   and peak RSS. `--tables N` sets the number of tables (the thousands-of-tables shape: 1000).
+ * - `--capture`: the cost of change capture (the point-in-time dump, on by default): dumps with
+ *   and without it (`--no-capture`), alternating, of the 100k-document table and of 100 tables
+ *   with no writes; then of the 100k table while a writer updates it at about 1,000
+ *   operations/s (from this process, paced), with the changes captured.
  * - `--big`: the large-document shape, 3 documents of 30 MB (30 strings of 1 MB each) and 5,000
  *   small ones: dump wall / raw read, and peak RSS of dump and restore against the largest
  *   document.
@@ -281,6 +286,142 @@ async function runMany(address: string, tables: number): Promise<Record<string, 
 }
 
 /**
+ * Dumps with capture against dumps without, alternating (on, off, off, on; best of each): of
+ * `docs` documents in one table and of `tables` small tables, idle; then of the one table under
+ * a writer at about `rate` updates/s.
+ */
+async function runCapture(
+  address: string,
+  docs: number,
+  tables: number,
+  rate: number,
+): Promise<Record<string, string>[]> {
+  const dir = await Deno.makeTempDir({ prefix: "rethinkdb-bench-" });
+  const db = "bench_capture";
+  const many = "bench_capture_many";
+  const rows: Record<string, string>[] = [];
+  try {
+    await dropAll(address, [db, many]);
+    await seed(address, db, docs);
+    const conn = await open(address);
+    await conn.createDatabase(many);
+    const names = Array.from({ length: tables }, (_, t) => `t${t}`);
+    for (let i = 0; i < names.length; i += 64) {
+      await Promise.all(
+        names.slice(i, i + 64).map(async (table) => {
+          await whileDatabaseUnseen(
+            many,
+            () => conn.createTable(many, table, { primaryKey: "id" }),
+          );
+          await conn.waitForTable(many, table);
+          const part = Array.from({ length: 50 }, (_, k) => makeDoc(k));
+          await conn.insertJson(many, table, JSON.stringify(part));
+        }),
+      );
+    }
+    await conn.close();
+    await settle(address, db, ["docs"]);
+    const archive = `${dir}/capture.tar.gz`;
+    const dumpOf = (target: string, capture: boolean) => () =>
+      measure(deno([
+        mod,
+        "dump",
+        "-c",
+        address,
+        "-e",
+        target,
+        "-f",
+        archive,
+        "-q",
+        "--overwrite-file",
+        ...(capture ? [] : ["--no-capture"]),
+      ]));
+    const pair = async (on: () => Promise<Usage>, off: () => Promise<Usage>) => {
+      const on1 = await on();
+      const off1 = await off();
+      const off2 = await off();
+      const on2 = await on();
+      return { on: best(on1, on2), off: best(off1, off2) };
+    };
+    const row = (shape: string, { on, off }: { on: Usage; off: Usage }, changes = "0") => ({
+      shape,
+      "capture s": on.wall.toFixed(2),
+      "no capture s": off.wall.toFixed(2),
+      "capture/no capture": (on.wall / off.wall).toFixed(2),
+      "capture RSS MB": on.maxRssMb.toFixed(0),
+      "no capture RSS MB": off.maxRssMb.toFixed(0),
+      "changes captured": changes,
+    });
+    rows.push(row(
+      `${docs.toLocaleString("en-US")} docs, idle`,
+      await pair(
+        dumpOf(db, true),
+        dumpOf(db, false),
+      ),
+    ));
+    rows.push(row(
+      `${tables} tables × 50 docs, idle`,
+      await pair(
+        dumpOf(many, true),
+        dumpOf(many, false),
+      ),
+    ));
+
+    // A paced writer: one update at a time, spaced to `rate` per second.
+    let writing = true;
+    let written = 0;
+    const writer = (async () => {
+      const [host, port] = address.split(":");
+      const client = await r.connect({ host, port: Number(port), silent: true });
+      const started = performance.now();
+      while (writing) {
+        const id = Math.floor(Math.random() * docs);
+        await r.db(db).table("docs").get(id).update({ n: written }).run(client);
+        written++;
+        const due = started + (written * 1000) / rate;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+      await client.close();
+    })();
+    const writerStarted = performance.now();
+    let changes = 0;
+    const onWithChanges = async () => {
+      const usage = await dumpOf(db, true)();
+      changes = await changesIn(archive);
+      return usage;
+    };
+    const loaded = await pair(onWithChanges, dumpOf(db, false));
+    writing = false;
+    await writer;
+    const achieved = written / ((performance.now() - writerStarted) / 1000);
+    rows.push(row(
+      `${docs.toLocaleString("en-US")} docs, writer at ${Math.round(achieved)} ops/s`,
+      loaded,
+      String(changes),
+    ));
+    return rows;
+  } finally {
+    await dropAll(address, [db, many]).catch(() => {});
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** The changes recorded in an archive's `.info` capture records. */
+async function changesIn(archive: string): Promise<number> {
+  const infos = await new Deno.Command("tar", {
+    args: ["xzf", archive, "--wildcards", "*.info", "-O"],
+    stdout: "piped",
+  }).output();
+  let total = 0;
+  // Each `.info` is one JSON line.
+  for (const line of new TextDecoder().decode(infos.stdout).split("\n")) {
+    if (line.trim() !== "") total += JSON.parse(line).rethinkdb_backup?.capture?.changes ?? 0;
+  }
+  return total;
+}
+
+/**
  * Text of `bytes` characters: a 4 KB block of words repeated, like templated content. (Text
  * without repeats within deflate's 32 KB window is pathological for zlib's level 6: 40 MB/s here,
  * 5 MB/s for C gzip, which would measure the compressor, not the dump.)
@@ -365,6 +506,7 @@ if (import.meta.main) {
       many: { type: "boolean" },
       tables: { type: "string", default: "100" },
       big: { type: "boolean" },
+      capture: { type: "boolean" },
     },
   });
   // The real server's schema-change latency, modelled.
@@ -378,6 +520,10 @@ if (import.meta.main) {
     if (values.many) {
       console.error("bench: many small tables…");
       table([await runMany(address, Number(values.tables))]);
+    }
+    if (values.capture) {
+      console.error("bench: change capture…");
+      table(await runCapture(address, 100_000, 100, 1000));
     }
     if (values.big) {
       console.error("bench: large documents…");
