@@ -367,23 +367,27 @@ async function runCapture(
       ),
     ));
 
-    // A paced writer: one update at a time, spaced to `rate` per second.
+    // Paced writers: four connections, one update at a time each (soft durability, as a busy
+    // application writes), spaced to `rate` per second in all.
     let writing = true;
     let written = 0;
-    const writer = (async () => {
+    const writers = 4;
+    const writer = Promise.all(Array.from({ length: writers }, async () => {
       const [host, port] = address.split(":");
       const client = await r.connect({ host, port: Number(port), silent: true });
       const started = performance.now();
+      let mine = 0;
       while (writing) {
         const id = Math.floor(Math.random() * docs);
-        await r.db(db).table("docs").get(id).update({ n: written }).run(client);
+        await r.db(db).table("docs").get(id).update({ n: written }, { durability: "soft" })
+          .run(client);
         written++;
-        const due = started + (written * 1000) / rate;
-        const wait = due - performance.now();
+        mine++;
+        const wait = started + (mine * 1000 * writers) / rate - performance.now();
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       }
       await client.close();
-    })();
+    }));
     const writerStarted = performance.now();
     let changes = 0;
     const onWithChanges = async () => {

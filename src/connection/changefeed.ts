@@ -39,8 +39,11 @@ export type ChangeSink = (changes: Change[]) => void | Promise<void>;
 
 /** How a feed is read. */
 export interface FeedOptions {
-  /** The table's primary key: each change's key is taken from its document. */
-  primaryKey: string;
+  /**
+   * The table's primary key: each change's key is taken from its document. A promise lets the
+   * feed open while the key is still being read; changes wait for it.
+   */
+  primaryKey: string | Promise<string>;
   /** Where the changes go, in the order the server sent them. */
   sink: ChangeSink;
   /** Names the feed in errors, e.g. `the changes of league.users`. */
@@ -108,19 +111,20 @@ export class ChangeFeed {
     let ready = false;
     while (!ready) {
       const body = await transport.next(token);
-      const { type, items } = parseFrame(body, options);
+      const { type, items, error } = parseFrame(body, options.what);
       if (type !== PARTIAL) {
         transport.finish(token);
-        throw new FeedFailedError(`${options.what}: the feed ended before it was ready`);
+        throw new FeedFailedError(
+          `${options.what}: ${error ?? "the feed ended before it was ready"}`,
+        );
       }
-      const changes: Change[] = [];
-      for (const item of items) {
-        if (item.state === "ready") ready = true;
-        else if (item.change) changes.push(item.change);
-        else if (item.overflow) {
-          await transport.stop(token);
-          throw new FeedFailedError(`${options.what}: ${item.overflow}`);
-        }
+      ready = items.some((item) => item.state === "ready");
+      let changes: Change[];
+      try {
+        changes = changesOf(items, await options.primaryKey, options.what);
+      } catch (error) {
+        await transport.stop(token);
+        throw error;
       }
       if (changes.length > 0) await options.sink(changes);
       await transport.continue(token);
@@ -166,19 +170,12 @@ export class ChangeFeed {
     try {
       while (true) {
         const body = await this.#transport.next(this.#token);
-        const { type, items, error } = parseFrame(body, this.#options);
-        if (error) throw new FeedFailedError(`${this.#options.what}: ${error}`);
+        const { what } = this.#options;
+        const { type, items, error } = parseFrame(body, what);
+        if (error) throw new FeedFailedError(`${what}: ${error}`);
         if (type === SEQUENCE && this.#stopping) break;
-        if (type !== PARTIAL) {
-          throw new FeedFailedError(`${this.#options.what}: the server ended the feed`);
-        }
-        const changes: Change[] = [];
-        for (const item of items) {
-          if (item.change) changes.push(item.change);
-          else if (item.overflow) {
-            throw new FeedFailedError(`${this.#options.what}: ${item.overflow}`);
-          }
-        }
+        if (type !== PARTIAL) throw new FeedFailedError(`${what}: the server ended the feed`);
+        const changes = changesOf(items, await this.#options.primaryKey, what);
         if (changes.length > 0) await this.#options.sink(changes);
         // After a STOP, the answer to it (or to a CONTINUE it crossed) is all that remains.
         if (!this.#stopping) await this.#transport.continue(this.#token);
@@ -200,18 +197,20 @@ export class ChangeFeed {
   }
 }
 
-/** One item of a feed batch. */
+/** One item of a feed batch, its values still in the frame. */
 interface FeedItem {
   state?: string;
-  change?: Change;
   /** The server's message when its queue overflowed (changes were skipped). */
   overflow?: string;
+  /** `new_val` and `old_val` of a change (`null` for JSON null). */
+  newVal?: Uint8Array | null;
+  oldVal?: Uint8Array | null;
 }
 
 /** A feed frame: its type, its items, or the server's error message. */
 function parseFrame(
   body: Uint8Array,
-  options: FeedOptions,
+  what: string,
 ): { type: number; items: FeedItem[]; error?: string } {
   try {
     let type = 0;
@@ -226,11 +225,11 @@ function parseFrame(
       return { type, items: [], error: typeof r[0] === "string" ? r[0] : JSON.stringify(r) };
     }
     const items: FeedItem[] = [];
-    forEachElement(body, rStart, (start) => items.push(parseItem(body, start, options)));
+    forEachElement(body, rStart, (start) => items.push(parseItem(body, start)));
     return { type, items };
   } catch (error) {
     if (error instanceof JsonBytesError) {
-      throw new FeedFailedError(`${options.what}: malformed feed response: ${error.message}`);
+      throw new FeedFailedError(`${what}: malformed feed response: ${error.message}`);
     }
     throw error;
   }
@@ -238,26 +237,33 @@ function parseFrame(
 
 const NULL_BYTE = 0x6e; // `n` of `null`
 
-function parseItem(body: Uint8Array, start: number, options: FeedOptions): FeedItem {
-  let newVal: Uint8Array | null | undefined;
-  let oldVal: Uint8Array | null | undefined;
+function parseItem(body: Uint8Array, start: number): FeedItem {
   const item: FeedItem = {};
   forEachMember(body, start, ({ key, valueStart, valueEnd }) => {
     const value = body.subarray(valueStart, valueEnd);
-    if (key === "new_val") newVal = value[0] === NULL_BYTE ? null : value;
-    else if (key === "old_val") oldVal = value[0] === NULL_BYTE ? null : value;
+    if (key === "new_val") item.newVal = value[0] === NULL_BYTE ? null : value;
+    else if (key === "old_val") item.oldVal = value[0] === NULL_BYTE ? null : value;
     else if (key === "state") item.state = decodeAt(body, valueStart, valueEnd) as string;
     else if (key === "error") item.overflow = String(decodeAt(body, valueStart, valueEnd));
   });
-  if (newVal === undefined && oldVal === undefined) return item;
-  const doc = newVal ?? oldVal;
-  const key = doc && memberValue(doc, 0, options.primaryKey);
-  if (!key) {
-    throw new FeedFailedError(
-      `${options.what}: a change without the primary key "${options.primaryKey}"`,
-    );
-  }
-  // Copied: the frame's buffer is reused for later frames.
-  item.change = { key: key.slice(), newVal: newVal ? newVal.slice() : null };
   return item;
+}
+
+/**
+ * The changes among `items`, keys taken from their documents and bytes copied out of the frame
+ * (whose buffer is reused); throws at an overflow item.
+ */
+function changesOf(items: FeedItem[], primaryKey: string, what: string): Change[] {
+  const changes: Change[] = [];
+  for (const item of items) {
+    if (item.overflow !== undefined) throw new FeedFailedError(`${what}: ${item.overflow}`);
+    if (item.newVal === undefined && item.oldVal === undefined) continue;
+    const doc = item.newVal ?? item.oldVal;
+    const key = doc && memberValue(doc, 0, primaryKey);
+    if (!key) {
+      throw new FeedFailedError(`${what}: a change without the primary key "${primaryKey}"`);
+    }
+    changes.push({ key: key.slice(), newVal: item.newVal ? item.newVal.slice() : null });
+  }
+  return changes;
 }

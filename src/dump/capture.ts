@@ -145,8 +145,11 @@ export class Capture {
     this.#options = options;
   }
 
-  /** Opens a feed on `name` and resolves once the server says it is ready. */
-  async watch(name: TableName, primaryKey: string): Promise<TableCapture> {
+  /**
+   * Opens a feed on `name` and resolves once the server says it is ready. The primary key may
+   * still be on its way: only the changes need it.
+   */
+  async watch(name: TableName, primaryKey: string | Promise<string>): Promise<TableCapture> {
     const captured = new TableCapture(name, this.#options.spoolDir);
     this.#tables.add(captured);
     const label = `${name.db}.${name.table}`;

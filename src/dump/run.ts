@@ -160,10 +160,11 @@ export async function dump(options: DumpOptions): Promise<DumpSummary> {
         (table, worker) => readTable(job, linkFor(worker), table),
       );
       cut = await cutAll(job, capture, reads, linkFor(0));
-      results = [];
-      // In the plan's order; each table's spools are removed once its entries are in.
-      for (const read of reads) results.push(await writeTable(job, read, cut));
+      // A few at once: a table's change entry is compressed while the next tables go in. Each
+      // table's entries stay together, and its spools are removed once they are in.
+      const held = reads;
       reads = [];
+      results = await runPool(held, clients, controller, (read) => writeTable(job, read, cut));
     } else {
       results = await runPool(
         tables,

@@ -148,7 +148,7 @@ export async function readTable(
   const { db, table } = name;
   // The official tool's queries (info, indexStatus, getWriteHook) and the config, sent in that
   // order without waiting for each answer: one round trip instead of four.
-  const meta: TableMeta = await link.run(
+  const metadata = link.run(
     async (conn) => {
       const [info, indexes, writeHook, config] = await Promise.all([
         conn.tableInfo(db, table),
@@ -165,14 +165,22 @@ export async function readTable(
     `reading the metadata of ${label}`,
     name,
   );
+  // The first feed opens beside the metadata queries: its changes need only the primary key.
+  const primaryKey = metadata.then((meta) => meta.info.primary_key);
+  primaryKey.catch(() => {});
+  let watching = job.capture?.watch(name, primaryKey);
+  watching?.catch(() => {});
+  const meta: TableMeta = await metadata;
   const estimate = (meta.info.doc_count_estimates ?? []).reduce((a, b) => a + b, 0);
   for (let attempts = previous + 1;; attempts++) {
     // Counted from zero again on a second read.
     job.progress.startTable(label, estimate);
     let captured: TableCapture | undefined;
     try {
-      captured = await job.capture?.watch(name, meta.info.primary_key);
+      captured = await (watching ?? job.capture?.watch(name, primaryKey));
+      watching = undefined;
     } catch (error) {
+      watching = undefined;
       if (!(error instanceof FeedFailedError)) throw error;
       if (attempts >= CAPTURE_ATTEMPTS) throw captureFailed(label, error, attempts);
       job.warn?.(`${firstLineOf(error)}; trying again`);
