@@ -141,14 +141,28 @@ export class ChangeLineError extends Error {
 export class ChangeLines {
   #partial: Uint8Array[] = [];
   #partialBytes = 0;
+  readonly #maxLineBytes: number;
   /** Lines handed on so far. */
   count = 0;
+
+  /**
+   * `maxLineBytes`: the longest line accepted (its `\n` excluded); a longer one throws a
+   * {@link ChangeLineError} as soon as it is known to be longer, so a hostile entry without a
+   * line end is never held whole. Default: no limit.
+   */
+  constructor(maxLineBytes = Infinity) {
+    this.#maxLineBytes = maxLineBytes;
+  }
 
   /** Hands each complete line of `chunk` (with what came before it) to `line`. */
   push(chunk: Uint8Array, line: (bytes: Uint8Array) => void): void {
     let from = 0;
     while (from < chunk.length) {
       const end = chunk.indexOf(NEWLINE, from);
+      const length = this.#partialBytes + (end < 0 ? chunk.length : end) - from;
+      if (length > this.#maxLineBytes) {
+        throw new ChangeLineError(`a line longer than the limit of ${this.#maxLineBytes} bytes`);
+      }
       if (end < 0) {
         this.#partial.push(chunk.slice(from));
         this.#partialBytes += chunk.length - from;

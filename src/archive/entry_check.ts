@@ -9,7 +9,7 @@
  * - one top directory, table entries exactly `<top>/<db>/<table>.<ext>`, no absolute path and
  *   no `..`;
  * - database and table names the server accepts, never the system database (`./names.ts`);
- * - no table's `.json` or `.info` twice, no CSV data.
+ * - no table's `.json`, `.info` or `.changes` twice, no CSV data.
  *
  * Other regular files are skipped with a warning, as the official restore skips them.
  *
@@ -23,7 +23,7 @@ import type { ArchiveEntry } from "./tar_reader.ts";
 
 /** What {@link EntryChecker.check} makes of an entry. */
 export type CheckedEntry =
-  | { kind: "info" | "json"; path: EntryPath }
+  | { kind: "info" | "json" | "changes"; path: EntryPath }
   | { kind: "skip"; warning?: string }
   | { kind: "problem"; problem: string; path?: EntryPath };
 

@@ -18,7 +18,8 @@ Lists the tables of an archive, offline: primary key, documents, size of the .js
 entry, secondary indexes, write hook and (for archives of rethinkdb-backup) the table
 configuration at dump time. ARCHIVE is a .tar.gz or .tar file, or \`-\` for stdin.
 Archives of the official \`rethinkdb dump\` record no counts: their documents are
-counted by reading the data (marked with *).
+counted by reading the data (marked with *). A point-in-time archive also shows its
+cut and each table's changes, which restore replays.
 
 Options:
       --json        print {"archive":{…},"tables":[…],"problems":[…]} instead

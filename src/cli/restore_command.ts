@@ -28,7 +28,9 @@ import { THROTTLE_HELP, THROTTLE_OPTIONS, throttleArgs } from "./throttle_args.t
 export const RESTORE_HELP = `Usage: rethinkdb-backup restore ARCHIVE [options]
 
 Loads an archive written by \`rethinkdb dump\` or \`rethinkdb-backup dump\` into a
-RethinkDB cluster. ARCHIVE is a .tar.gz or .tar file, or \`-\` to read stdin.
+RethinkDB cluster. ARCHIVE is a .tar.gz or .tar file, or \`-\` to read stdin. A
+point-in-time archive's changes are replayed over each table's documents, bringing
+every table to the dump's cut.
 
 ${CONNECTION_HELP}
 
@@ -154,11 +156,13 @@ export async function runRestoreCommand(
 }
 
 /**
- * The one-line summary of a finished restore.
+ * The one-line summary of a finished restore; a point-in-time archive's adds the changes
+ * replayed and the cut.
  *
  * @example
  * ```ts
  * describeRestore({ documents: 10, tables: 1, indexes: 0, writeHooks: 0, seconds: 1.5, incompleteTables: [], notStarted: [], documentsByTable: {} });
+ * // "Restored 10 documents into 1 table, 0 secondary indexes and 0 write hooks in 1.5s"
  * ```
  */
 export function describeRestore(summary: RestoreSummary): string {
@@ -169,6 +173,11 @@ export function describeRestore(summary: RestoreSummary): string {
   } and ${summary.writeHooks} write ${summary.writeHooks === 1 ? "hook" : "hooks"} in ${
     summary.seconds.toFixed(1)
   }s`;
-  if (summary.incompleteTables.length === 0) return text;
-  return `${text}; incomplete: ${summary.incompleteTables.join(", ")}`;
+  const replayed = summary.cut === undefined
+    ? ""
+    : `; ${formatCount(summary.changes ?? 0)} ${
+      summary.changes === 1 ? "change" : "changes"
+    } replayed, up to the cut ${summary.cut}`;
+  if (summary.incompleteTables.length === 0) return text + replayed;
+  return `${text}${replayed}; incomplete: ${summary.incompleteTables.join(", ")}`;
 }

@@ -17,8 +17,11 @@ export const VERIFY_HELP = `Usage: rethinkdb-backup verify ARCHIVE
 Checks an archive offline, without a server: gzip and tar integrity (a plain .tar works
 too), the layout a restore expects, every .info, every .json (a JSON array of objects
 that each hold the table's primary key) and, where the .info records them (archives of
-rethinkdb-backup), each table's document count and SHA-256. ARCHIVE is a .tar.gz or
-.tar file, or \`-\` for stdin. Prints one line per problem, then a summary.
+rethinkdb-backup), each table's document count and SHA-256; for a point-in-time
+archive, each .changes entry too (every line a change of its table, whose document
+holds its key; count, size and SHA-256 as recorded; one cut for all tables). ARCHIVE
+is a .tar.gz or .tar file, or \`-\` for stdin. Prints one line per problem, then a
+summary.
 
 Options:
   -h, --help        this help

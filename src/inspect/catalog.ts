@@ -4,7 +4,10 @@
  * (`../archive/table_info.ts`), every `.json` scanned as an array of objects in valid UTF-8 JSON,
  * each holding the primary key, and hashed (`./json_check.ts`), each table's `.info` paired with
  * its `.json`, and the counts, sizes and SHA-256 the `.info` recorded compared with what was read.
- * Memory stays bounded: only small per-table results are kept.
+ * A point-in-time dump's `.changes` entries (`./changes_check.ts`) come after their table's
+ * `.info` and `.json`, only where that `.info` has a capture record (and every table whose
+ * record counts changes has one), each line a change of that table, and every `.info` of the
+ * archive carries the same cut. Memory stays bounded: only small per-table results are kept.
  *
  * `list` and `verify` run {@link inspectArchive}; the pre-scan of `restore FILE` runs it before
  * writing; `restore -` drives an {@link ArchiveCatalog} itself as the entries stream past and
@@ -19,6 +22,11 @@ import type { EntryPath } from "../archive/layout.ts";
 import { decodeInfo, type TableMetadata } from "../archive/table_info.ts";
 import { type ArchiveEntry, readArchive } from "../archive/tar_reader.ts";
 import { BackupError } from "../errors.ts";
+import {
+  ChangesEntryCheck,
+  type ChangesEntryCheckOptions,
+  type ObservedChanges,
+} from "./changes_check.ts";
 import {
   JsonEntryCheck,
   type JsonEntryCheckOptions,
@@ -45,11 +53,18 @@ export interface InspectedTable {
   jsonBytes?: number;
   /** What reading the `.json` entry found (absent when it was not read, or not present). */
   observed?: ObservedData;
+  /** Path of the `.changes` entry, if present. */
+  changesPath?: string;
+  /** Size of the `.changes` entry, if present. */
+  changesBytes?: number;
+  /** What reading the `.changes` entry found (absent when it was not read, or not present). */
+  observedChanges?: ObservedChanges;
   /** One line per problem with the table's data or metadata, each naming the table or entry. */
   problems: string[];
   /**
-   * Set when the table has only one of its two entries: one line saying which is missing. A
-   * dump always writes both, so either is a problem like any other.
+   * Set when the table has only one of its two entries, or its `.info` counts changes and it
+   * has no `.changes` entry: one line saying which is missing. A dump always writes them, so
+   * either is a problem like any other.
    */
   missingEntry?: string;
 }
@@ -60,6 +75,11 @@ export interface InspectedArchive {
   top?: string;
   /** The dump's local date and time from {@link top} (`YYYY-MM-DDTHH:MM:SS`), if it has one. */
   date?: string;
+  /**
+   * A point-in-time dump's cut (ISO 8601), as the first `.info` with a capture record has it;
+   * absent for a dump without change capture.
+   */
+  cut?: string;
   /** Tables by `db.table`, in the order their first entry appeared. */
   tables: Map<string, InspectedTable>;
   /** Problems not tied to one table (bad paths, a second top directory). */
@@ -73,8 +93,9 @@ export interface InspectedArchive {
 /** Options of {@link inspectArchive}. */
 export interface InspectOptions {
   /**
-   * `"verify"` (default): read every `.json` entry fully. `"list"`: read a `.json` entry only to
-   * count its documents when its `.info` has not already given the count.
+   * `"verify"` (default): read every `.json` and `.changes` entry fully. `"list"`: read a
+   * `.json` entry only to count its documents when its `.info` has not already given the count,
+   * and no `.changes` entry (a capture record always counts its changes).
    */
   mode?: "verify" | "list";
 }
@@ -133,6 +154,8 @@ export class ArchiveCatalog {
   readonly #keyChecks = new Map<InspectedTable, (key: string) => number>();
   // Tables whose data has been compared with their .info already.
   readonly #compared = new Set<InspectedTable>();
+  // The first cut seen, and the .info it came from.
+  #cut: { cut: string; at: number; path: string } | undefined;
 
   /**
    * Checks an entry's path and type, recording a problem or a skip warning.
@@ -201,6 +224,16 @@ export class ArchiveCatalog {
       if (!(error instanceof BackupError)) throw error;
       table.problems.push(error.message);
     }
+    const cut = table.metadata?.backup?.capture?.cut;
+    if (cut === undefined) return;
+    // One dump has one cut: two mean tables of different dumps, which no replay makes whole.
+    if (this.#cut === undefined) this.#cut = { cut, at: Date.parse(cut), path: entry.path };
+    else if (Date.parse(cut) !== this.#cut.at) {
+      table.problems.push(
+        `${entry.path}: its capture's cut ${cut} is not the cut ${this.#cut.cut} of ` +
+          `${this.#cut.path}; the archive mixes tables of different dumps`,
+      );
+    }
   }
 
   /**
@@ -255,6 +288,106 @@ export class ArchiveCatalog {
   }
 
   /**
+   * Starts the check of a table's `.changes` entry: feed it the entry's bytes, then call
+   * {@link endChanges}. Returns `undefined`, with the problem recorded on the table, when the
+   * entry breaks the rules before its first byte: it comes before its table's `.info` or
+   * `.json`, or that `.info` records no capture, or no changes (or is itself invalid).
+   *
+   * @example
+   * ```ts
+   * import { ArchiveCatalog } from "./catalog.ts";
+   *
+   * const catalog = new ArchiveCatalog();
+   * const table = catalog.table({ db: "db", table: "t" });
+   * catalog.changesCheck({ path: "top/db/t.changes", size: 0 }, table); // undefined
+   * table.problems; // ["top/db/t.changes: comes before its table's .info; …"]
+   * ```
+   */
+  changesCheck(
+    entry: Pick<ArchiveEntry, "path" | "size">,
+    table: InspectedTable,
+    options: ChangesEntryCheckOptions = {},
+  ): ChangesEntryCheck | undefined {
+    table.changesPath = entry.path;
+    table.changesBytes = entry.size;
+    const missing = table.infoPath === undefined
+      ? ".info"
+      : table.jsonPath === undefined
+      ? ".json"
+      : undefined;
+    if (missing !== undefined) {
+      table.problems.push(
+        `${entry.path}: comes before its table's ${missing}; a dump writes .info, .json, then ` +
+          `.changes (rebuild the archive in that order)`,
+      );
+      return undefined;
+    }
+    const meta = table.metadata;
+    // An invalid .info is a problem of its own already.
+    if (meta === undefined) return undefined;
+    const capture = meta.backup?.capture;
+    if (capture === undefined) {
+      table.problems.push(
+        `${entry.path}: ${table.infoPath} has no capture record, so nothing says what these ` +
+          `changes are or checks them; it is not a valid dump`,
+      );
+      return undefined;
+    }
+    if (capture.changes === 0) {
+      table.problems.push(
+        `${entry.path}: ${table.infoPath} records no changes for the table, which then has no ` +
+          `.changes entry; it is not a valid dump`,
+      );
+      return undefined;
+    }
+    return new ChangesEntryCheck(entry.path, meta.primaryKey, options);
+  }
+
+  /**
+   * Ends a table's `.changes` check, recording what was observed and comparing it with the
+   * capture record of the table's `.info` (changes, size, SHA-256).
+   *
+   * @example
+   * ```ts
+   * import { ArchiveCatalog } from "./catalog.ts";
+   *
+   * const catalog = new ArchiveCatalog();
+   * const table = catalog.table({ db: "db", table: "t" });
+   * const check = catalog.changesCheck({ path: "top/db/t.changes", size: 25 }, table);
+   * if (check) {
+   *   check.feed(new TextEncoder().encode('{"key":1,"new_val":null}\n'));
+   *   catalog.endChanges(table, check);
+   * }
+   * ```
+   */
+  endChanges(table: InspectedTable, check: ChangesEntryCheck): void {
+    const observed = table.observedChanges = check.end();
+    if (observed.invalid !== undefined) {
+      table.problems.push(observed.invalid);
+      return;
+    }
+    const capture = table.metadata?.backup?.capture;
+    if (capture === undefined) return;
+    const name = `${table.db}.${table.table}`;
+    const path = table.changesPath;
+    if (observed.changes !== capture.changes) {
+      table.problems.push(
+        `${name}: ${observed.changes} changes in ${path}, the .info recorded ${capture.changes}`,
+      );
+    }
+    if (observed.bytes !== capture.changes_bytes) {
+      table.problems.push(
+        `${name}: ${path} is ${observed.bytes} bytes, the .info recorded ${capture.changes_bytes}`,
+      );
+    }
+    if (observed.sha256 !== undefined && observed.sha256 !== capture.changes_sha256) {
+      table.problems.push(
+        `${name}: ${path} does not match the SHA-256 its .info recorded; its changes are damaged`,
+      );
+    }
+  }
+
+  /**
    * Records that the archive could not be read past `error` (gzip or tar damage, truncation),
    * naming the table being read then, if any.
    *
@@ -289,6 +422,7 @@ export class ArchiveCatalog {
     const result = this.#result;
     result.top = this.#checker.top;
     if (result.top !== undefined) result.date = archiveDate(result.top);
+    if (this.#cut !== undefined) result.cut = this.#cut.cut;
     for (const table of result.tables.values()) {
       if (!this.#compared.has(table)) this.#compare(table);
       pairEntries(table, result.fatal === undefined);
@@ -336,6 +470,16 @@ export async function inspectArchive(
       current = table;
       if (checked.kind === "info") {
         await catalog.readInfo(entry, table);
+      } else if (checked.kind === "changes") {
+        const check = catalog.changesCheck(entry, table, {
+          hash: mode === "verify",
+          validate: mode === "verify",
+        });
+        if (check === undefined || mode === "list") await entry.body.cancel();
+        else {
+          await readBody(entry, (chunk) => check.feed(chunk));
+          catalog.endChanges(table, check);
+        }
       } else if (mode === "list" && table.metadata?.backup !== undefined) {
         table.jsonPath = entry.path;
         table.jsonBytes = entry.size;
@@ -396,6 +540,11 @@ function pairEntries(table: InspectedTable, ended: boolean): void {
   if (table.jsonPath === undefined && table.infoPath !== undefined && ended) {
     table.missingEntry = `${name}: ${table.infoPath} has no .json entry (its documents are ` +
       `missing); the archive is incomplete`;
+  }
+  const changes = table.metadata?.backup?.capture?.changes ?? 0;
+  if (changes > 0 && table.changesPath === undefined && ended) {
+    table.missingEntry ??= `${name}: ${table.infoPath} records ${changes} changes but the ` +
+      `archive has no .changes entry for the table; the archive is incomplete`;
   }
 }
 

@@ -30,12 +30,21 @@ export interface ListedTable {
   /** When the table's read started and ended, if recorded. */
   read_started?: string;
   read_ended?: string;
+  /**
+   * A point-in-time dump's changes of the table up to the cut (its `.changes` entry's lines, as
+   * recorded), which a restore replays over its documents; absent without change capture.
+   */
+  changes?: number;
 }
 
 /** The whole `list --json` output. */
 export interface ListOutput {
-  /** The archive's top-level directory and the dump's local date and time, when known. */
-  archive: { top: string | null; date: string | null };
+  /**
+   * The archive's top-level directory and the dump's local date and time, when known; and a
+   * point-in-time dump's cut (ISO 8601), the moment restore brings every table to (absent
+   * without change capture).
+   */
+  archive: { top: string | null; date: string | null; cut?: string };
   tables: ListedTable[];
   /** Problems met while listing (run `verify` for a full check). */
   problems: string[];
@@ -69,6 +78,7 @@ function listTable(table: InspectedTable): ListedTable {
     listed.read_started = record.read_started;
     listed.read_ended = record.read_ended;
   }
+  if (record?.capture) listed.changes = record.capture.changes;
   return listed;
 }
 
@@ -87,11 +97,9 @@ function listTable(table: InspectedTable): ListedTable {
  */
 export function listOutput(catalog: InspectedArchive): ListOutput {
   const problems = allProblems(catalog);
-  return {
-    archive: { top: catalog.top ?? null, date: catalog.date ?? null },
-    tables: [...catalog.tables.values()].map(listTable),
-    problems,
-  };
+  const archive: ListOutput["archive"] = { top: catalog.top ?? null, date: catalog.date ?? null };
+  if (catalog.cut !== undefined) archive.cut = catalog.cut;
+  return { archive, tables: [...catalog.tables.values()].map(listTable), problems };
 }
 
 function describeConfig(config: SavedTableConfig | undefined): string {
@@ -101,8 +109,9 @@ function describeConfig(config: SavedTableConfig | undefined): string {
 }
 
 /**
- * The text `list` prints: a header naming the archive and its date, then one aligned row per
- * table; counts read from the data (official archives record none) are marked with `*`.
+ * The text `list` prints: a header naming the archive and its date (and a point-in-time dump's
+ * cut), then one aligned row per table; counts read from the data (official archives record
+ * none) are marked with `*`. A CHANGES column is shown only for an archive with change capture.
  *
  * @example
  * ```ts
@@ -123,9 +132,16 @@ export function listText(output: ListOutput): string {
         date ? `, dumped ${date.replace("T", " ")} (dumping machine's local time)` : ""
       }`,
   );
+  const cut = output.archive.cut;
+  if (cut !== undefined) {
+    lines.push(`Point in time: ${cut} (restore replays each table's changes up to this cut)`);
+  }
+  // Without change capture the columns stay as they always were.
+  const withChanges = cut !== undefined || output.tables.some((t) => t.changes !== undefined);
   const rows = [["TABLE", "PRIMARY KEY", "DOCUMENTS", "JSON BYTES", "INDEXES", "HOOK", "CONFIG"]];
+  if (withChanges) rows[0].splice(3, 0, "CHANGES");
   for (const t of output.tables) {
-    rows.push([
+    const row = [
       `${t.db}.${t.table}`,
       t.primary_key ?? "?",
       t.documents === null ? "?" : `${formatCount(t.documents)}${t.counted === "read" ? "*" : ""}`,
@@ -133,10 +149,12 @@ export function listText(output: ListOutput): string {
       t.indexes.length === 0 ? "-" : t.indexes.join(","),
       t.write_hook ? "yes" : "no",
       describeConfig(t.config),
-    ]);
+    ];
+    if (withChanges) row.splice(3, 0, t.changes === undefined ? "-" : formatCount(t.changes));
+    rows.push(row);
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
-  const right = new Set([2, 3]);
+  const right = new Set(withChanges ? [2, 3, 4] : [2, 3]);
   for (const row of rows) {
     lines.push(
       row.map((cell, c) => right.has(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))
@@ -144,9 +162,10 @@ export function listText(output: ListOutput): string {
     );
   }
   const total = output.tables.reduce((sum, t) => sum + (t.documents ?? 0), 0);
+  const changes = output.tables.reduce((sum, t) => sum + (t.changes ?? 0), 0);
   lines.push(
     `${output.tables.length} ${output.tables.length === 1 ? "table" : "tables"}, ` +
-      `${formatCount(total)} documents`,
+      `${formatCount(total)} documents${withChanges ? `, ${formatCount(changes)} changes` : ""}`,
   );
   if (output.tables.some((t) => t.counted === "read")) {
     lines.push("* counted by reading the data: the archive's .info records no count");

@@ -35,11 +35,20 @@ export function verifyReport(catalog: InspectedArchive): VerifyReport {
   const tables = [...catalog.tables.values()];
   const documents = tables.reduce((sum, t) => sum + (t.observed?.documents ?? 0), 0);
   const recorded = tables.filter((t) => t.metadata?.backup !== undefined).length;
+  const changes = tables.reduce((sum, t) => sum + (t.observedChanges?.changes ?? 0), 0);
+  // Only an archive with change capture says anything of changes: others read as before.
+  const captured = catalog.cut === undefined
+    ? ""
+    : `, ${formatCount(changes)} ${
+      changes === 1 ? "change" : "changes"
+    } up to the cut ${catalog.cut}`;
   const counts = `${tables.length} ${tables.length === 1 ? "table" : "tables"}, ` +
-    `${formatCount(documents)} documents`;
+    `${formatCount(documents)} documents${captured}`;
   if (problems.length === 0) {
     const sums = recorded === tables.length
-      ? "every count and SHA-256 matches its .info"
+      ? `every count and SHA-256 matches its .info${
+        catalog.cut === undefined ? "" : " (changes included)"
+      }`
       : recorded === 0
       ? "no .info records counts or checksums (not written by rethinkdb-backup)"
       : `${recorded} of ${tables.length} tables have recorded counts and SHA-256, all matching`;

@@ -21,6 +21,8 @@ export interface ProgressOptions {
 
 interface TableState {
   documents: number;
+  /** Changes applied (a restore replaying a point-in-time dump). */
+  changes: number;
   bytes: number;
   estimate: number;
   done: boolean;
@@ -73,7 +75,7 @@ export class Progress {
 
   /** Registers a table with the server's estimate of its documents (0 if unknown). */
   startTable(name: string, estimate = 0): void {
-    this.#tables.set(name, { documents: 0, bytes: 0, estimate, done: false });
+    this.#tables.set(name, { documents: 0, changes: 0, bytes: 0, estimate, done: false });
   }
 
   /** Counts documents and bytes done for a table. */
@@ -82,6 +84,23 @@ export class Progress {
     if (!state) return;
     state.documents += documents;
     state.bytes += bytes;
+  }
+
+  /**
+   * Counts changes applied to a table (a restore's replay of a point-in-time dump): shown
+   * beside the documents once there are any.
+   *
+   * @example
+   * ```ts
+   * const progress = new Progress("restore", { quiet: true });
+   * progress.startTable("league.users");
+   * progress.addChanges("league.users", 40);
+   * progress.line(); // "restore: 0 docs | 40 changes | 0 B | …"
+   * ```
+   */
+  addChanges(name: string, changes: number): void {
+    const state = this.#tables.get(name);
+    if (state) state.changes += changes;
   }
 
   /** Marks a table finished. */
@@ -114,12 +133,14 @@ export class Progress {
   /** The current text of the progress line. */
   line(): string {
     let documents = 0;
+    let changes = 0;
     let bytes = 0;
     let estimate = 0;
     let estimated = false;
     const active: string[] = [];
     for (const [name, state] of this.#tables) {
       documents += state.documents;
+      changes += state.changes;
       bytes += state.bytes;
       // A finished table's count is exact; the server's estimate only stands in until then.
       estimate += state.done ? state.documents : Math.max(state.estimate, state.documents);
@@ -136,6 +157,7 @@ export class Progress {
     const note = this.note?.();
     const parts = [
       `${this.#verb}: ${formatCount(documents)}${estimate ? `/${formatCount(estimate)}` : ""} docs`,
+      ...(changes > 0 ? [`${formatCount(changes)} changes`] : []),
       formatBytes(bytes),
       `${formatCount(Math.round(rate))} docs/s${note ? ` ${note}` : ""}`,
       `tables ${done}/${this.#tables.size}${inFlight > 0 ? ` (${inFlight} in flight)` : ""}`,

@@ -3,7 +3,8 @@
  * (still empty), data going in, or complete. The summary after a failure or an interruption is
  * read from here, so it counts every document written, incomplete tables included. Written
  * means durable: acknowledged with hard durability, or covered by a checkpoint (`sync()`) with
- * soft durability (see `./checkpoint.ts`).
+ * soft durability (see `./checkpoint.ts`); so are a point-in-time dump's changes replayed
+ * (`./replay.ts`).
  *
  * @module
  */
@@ -17,6 +18,10 @@ export interface RestoreOutcome {
   documents: number;
   /** Documents written per target `db.table` (tables with at least one). */
   documentsByTable: Record<string, number>;
+  /** Changes replayed (durably), over all tables. */
+  changes: number;
+  /** Changes replayed per target `db.table` (tables with at least one). */
+  changesByTable: Record<string, number>;
   /** Tables whose data, indexes and hook are all in. */
   complete: string[];
   /** Tables written in part: data started (or done) but not everything in. */
@@ -42,6 +47,7 @@ export interface RestoreOutcome {
 export class RestoreLedger {
   readonly #stages = new Map<string, TableStage>();
   readonly #documents = new Map<string, number>();
+  readonly #changes = new Map<string, number>();
 
   /** Registers a table the restore means to write (stays `pending` until it advances). */
   plan(name: string): void {
@@ -60,6 +66,20 @@ export class RestoreLedger {
     this.#documents.set(name, (this.#documents.get(name) ?? 0) + documents);
   }
 
+  /**
+   * Counts changes replayed durably into a table.
+   *
+   * @example
+   * ```ts
+   * const ledger = new RestoreLedger();
+   * ledger.replayed("league.users", 12);
+   * ledger.outcome().changes; // 12
+   * ```
+   */
+  replayed(name: string, changes: number): void {
+    this.#changes.set(name, (this.#changes.get(name) ?? 0) + changes);
+  }
+
   /** The stage of a table (`pending` for an unknown one). */
   stage(name: string): TableStage {
     return this.#stages.get(name) ?? "pending";
@@ -70,6 +90,8 @@ export class RestoreLedger {
     const outcome: RestoreOutcome = {
       documents: 0,
       documentsByTable: {},
+      changes: 0,
+      changesByTable: {},
       complete: [],
       partial: [],
       notStarted: [],
@@ -78,6 +100,10 @@ export class RestoreLedger {
     for (const [name, count] of this.#documents) {
       outcome.documents += count;
       if (count > 0) outcome.documentsByTable[name] = count;
+    }
+    for (const [name, count] of this.#changes) {
+      outcome.changes += count;
+      if (count > 0) outcome.changesByTable[name] = count;
     }
     for (const [name, stage] of [...this.#stages].sort(([a], [b]) => a < b ? -1 : 1)) {
       const written = (this.#documents.get(name) ?? 0) > 0;
@@ -104,6 +130,7 @@ export class RestoreLedger {
  */
 export function describeStop(outcome: RestoreOutcome): string {
   const parts = [`restore stopped: ${outcome.documents} documents written`];
+  if (outcome.changes > 0) parts.push(`${outcome.changes} changes replayed`);
   parts.push(
     outcome.partial.length === 0
       ? "no table was written in part"

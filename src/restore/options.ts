@@ -78,6 +78,15 @@ export interface RestoreSummary {
   notStarted: string[];
   /** Documents the server acknowledged per target `db.table`, incomplete tables included. */
   documentsByTable: Record<string, number>;
+  /**
+   * A point-in-time dump's changes replayed (durably) over the documents; absent for an
+   * archive without change capture.
+   */
+  changes?: number;
+  /** Changes replayed per target `db.table` (tables with at least one). */
+  changesByTable?: Record<string, number>;
+  /** The cut the archive's changes bring the tables to (ISO 8601), with change capture. */
+  cut?: string;
   /** After a failure: what this run created and then dropped (absent with `keepPartial`). */
   removed?: Removal;
 }

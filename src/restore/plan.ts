@@ -20,6 +20,8 @@ export interface ArchiveTable {
   meta: TableMetadata;
   /** Documents in the archive, when known. */
   documents?: number;
+  /** A point-in-time dump's changes of the table, replayed after its documents. */
+  changes?: number;
 }
 
 /** What {@link planRestore} needs. */
@@ -34,6 +36,8 @@ export interface RestorePlanInput {
   /** `db.table` names of the tables on the server. */
   existing: Set<string>;
   force?: boolean;
+  /** A point-in-time dump's cut, which the changes bring the tables to. */
+  cut?: string;
 }
 
 /** One table of the plan. */
@@ -44,6 +48,8 @@ export interface PlanEntry {
   action: "create" | "insert" | "blocked";
   meta: TableMetadata;
   documents?: number;
+  /** Changes to replay after the documents (a point-in-time dump); absent without capture. */
+  changes?: number;
 }
 
 /** The plan: entries sorted by target, the reasons a real run refuses, and warnings. */
@@ -53,6 +59,8 @@ export interface RestorePlan {
   refusals: string[];
   /** E.g. an `--exclude` that matched nothing. */
   warnings: string[];
+  /** A point-in-time dump's cut, which the changes bring the tables to. */
+  cut?: string;
 }
 
 /**
@@ -104,6 +112,7 @@ export function planRestore(input: RestorePlanInput): RestorePlan {
       action: !exists ? "create" : input.force ? "insert" : "blocked",
       meta: t.meta,
       documents: t.documents,
+      ...(t.changes === undefined ? {} : { changes: t.changes }),
     };
   });
   const byTarget = new Map<string, PlanEntry[]>();
@@ -131,7 +140,9 @@ export function planRestore(input: RestorePlanInput): RestorePlan {
     );
   }
   entries.sort((a, b) => compare(a.target, b.target));
-  return { entries, refusals, warnings };
+  const plan: RestorePlan = { entries, refusals, warnings };
+  if (input.cut !== undefined) plan.cut = input.cut;
+  return plan;
 }
 
 function compare(a: { db: string; table: string }, b: { db: string; table: string }): number {
@@ -142,6 +153,7 @@ function compare(a: { db: string; table: string }, b: { db: string; table: strin
 
 /**
  * The `--dry-run` report: one line per table, then the refusals (or that the restore would run).
+ * A point-in-time dump's tables also say how many changes would be replayed.
  *
  * @example
  * ```ts
@@ -158,7 +170,8 @@ export function formatPlan(plan: RestorePlan): string[] {
       : e.action === "insert"
       ? "exists, --force would insert into it"
       : "exists: in the way (--force would insert into it)";
-    const docs = e.documents === undefined ? "documents unknown" : `${e.documents} documents`;
+    const docs = (e.documents === undefined ? "documents unknown" : `${e.documents} documents`) +
+      (e.changes === undefined ? "" : `, then ${e.changes} changes to replay`);
     const indexes = e.meta.indexes.map((i) => i.index);
     return `${name}: ${action}; ${docs}; primary key ${e.meta.primaryKey}; indexes: ${
       indexes.length === 0 ? "none" : indexes.join(", ")
@@ -166,7 +179,11 @@ export function formatPlan(plan: RestorePlan): string[] {
   });
   lines.push(...plan.warnings.map((w) => `warning: ${w}`));
   if (plan.refusals.length === 0) {
-    lines.push(`dry run: the restore would write ${plan.entries.length} tables`);
+    const changes = plan.entries.reduce((sum, e) => sum + (e.changes ?? 0), 0);
+    const replay = plan.cut === undefined
+      ? ""
+      : ` and replay ${changes} changes, bringing them to the cut ${plan.cut}`;
+    lines.push(`dry run: the restore would write ${plan.entries.length} tables${replay}`);
   } else {
     lines.push(...plan.refusals.map((r) => `refused: ${r}`));
   }
@@ -199,16 +216,20 @@ export function planPrescanned(
   options: RestoreOptions,
   existing: Set<string>,
 ): RestorePlan {
-  const tables = [...scan.infos].map(([name, meta]) => {
+  const tables = [...scan.infos].map(([name, meta]): ArchiveTable => {
     const dot = name.indexOf(".");
-    return {
+    const table: ArchiveTable = {
       db: name.slice(0, dot),
       table: name.slice(dot + 1),
       meta,
       documents: scan.archive.tables.get(name)?.observed?.documents,
     };
+    const capture = meta.backup?.capture;
+    if (capture !== undefined) table.changes = capture.changes;
+    return table;
   });
   return planRestore({
+    cut: scan.archive.cut,
     tables,
     imports: options.imports,
     excludes: options.excludes,

@@ -4,15 +4,18 @@
  * Data flow: options → pre-scan (a file archive is read once and checked: structure, JSON,
  * recorded counts and SHA-256s) → plan (selection, `--exclude`, `--rename`, existing tables) →
  * tables created ahead of the data, several at once → one streaming pass inserting each table's
- * batches on `clients` connections → per table, once its data is in: secondary indexes, saved
- * configuration, write hook, in the background while the next tables' data goes in.
+ * batches on `clients` connections → a point-in-time dump's changes of the table replayed over
+ * its durable documents (`./replay.ts`) → per table, once its data is in: secondary indexes,
+ * saved configuration, write hook, in the background while the next tables' data goes in.
  *
  * From stdin the archive cannot be read twice: each table is planned, checked and its creation
  * started when its `.info` arrives. A `.json` that arrives before its table is ready is held in
  * memory (up to {@link LOOKAHEAD_BYTES} in all) and written once the table is ready, while the
  * stream reads on and the next tables are created. Every entry goes through the same checks as
  * `verify` (an {@link ArchiveCatalog}) as it streams past, tables not restored included, and the
- * first problem stops the restore.
+ * first problem stops the restore. A table's `.changes` comes after its `.json`: it is replayed
+ * from the stream once the table's documents are durable; while a held `.json` is still being
+ * written, the `.changes` is held too within the same budget, or else the stream waits for it.
  *
  * A restore that fails or is interrupted drops the tables and databases it created
  * (`./cleanup.ts`), unless `keepPartial`: the same command can then simply be run again.
@@ -34,6 +37,7 @@ import { connect, type Connection } from "../connection/driver.ts";
 import { commandLink, type Link } from "../connection/link.ts";
 import { BackupError } from "../errors.ts";
 import { allProblems, ArchiveCatalog, type InspectedTable } from "../inspect/catalog.ts";
+import { ChangesEntryCheck } from "../inspect/changes_check.ts";
 import type { JsonEntryCheck } from "../inspect/json_check.ts";
 import { type Prescan, prescanArchive, prescanError } from "../inspect/prescan.ts";
 import { Progress } from "../progress/progress.ts";
@@ -43,6 +47,7 @@ import { describeStop, RestoreLedger } from "./ledger.ts";
 import type { RestoreOptions, RestoreSummary } from "./options.ts";
 import { type PlanEntry, planPrescanned } from "./plan.ts";
 import { parseRenames, targetOf } from "./rename.ts";
+import { type ChangeBatch, ChangeBatcher, replayChanges } from "./replay.ts";
 import { isSelected, parseSelections } from "./selection.ts";
 import { openArchive } from "./source.ts";
 import {
@@ -290,6 +295,12 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
     };
 
     const catalog = new ArchiveCatalog();
+    /** Indexes, configuration and hook, once the table's data (and changes) are all in. */
+    const finishInBackground = (entry: PlanEntry) => {
+      const finishing = finishTable(entry);
+      finishing.catch(() => {});
+      background.push(finishing);
+    };
     const restoreTable = async (
       entry: PlanEntry,
       body: ReadableStream<Uint8Array>,
@@ -320,10 +331,37 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
           onDurable: (docs) => ledger.acknowledge(target, docs),
         },
       );
-      // Indexes and the hook go on while the next tables' data streams in.
-      const finishing = finishTable(entry);
-      finishing.catch(() => {});
-      background.push(finishing);
+      // Indexes and the hook go on while the next tables' data streams in; a table with changes
+      // is finished by their replay.
+      if (!hasChanges(entry.meta)) finishInBackground(entry);
+    };
+    /** Replays a table's `.changes` over its durable documents, then finishes the table. */
+    const replayTable = async (
+      entry: PlanEntry,
+      body: ReadableStream<Uint8Array>,
+      check: ChangesEntryCheck,
+      end: () => void,
+    ) => {
+      const target = nameOf(entry.target);
+      const table = catalog.table(entry.source);
+      await replayChanges(
+        pool!,
+        entry.target.db,
+        entry.target.table,
+        checkedChanges(body, check, end, table, {
+          batchChanges: options.batchSize ?? DEFAULT_BATCH_DOCUMENTS,
+          batchBytes: DEFAULT_BATCH_BYTES,
+        }),
+        {
+          durability: writeOptions.durability,
+          signal: options.signal,
+          throttle,
+          onBatch: (changes) => progress.addChanges(target, changes),
+          // Replayed means durable, as written does.
+          onDurable: (changes) => ledger.replayed(target, changes),
+        },
+      );
+      finishInBackground(entry);
     };
 
     /** The plan entry of a source table, planning it now when reading stdin. */
@@ -350,10 +388,12 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
     const ready = new Set<string>();
     let held = 0;
     let heldFailure: { error: unknown } | undefined;
-    /** Writes a table from a `.json` held in memory, in the background. */
-    const restoreHeld = (entry: PlanEntry, bytes: Uint8Array, json: ArchiveEntry) => {
+    /** Source tables whose held `.json` is still being written, and that writing. */
+    const writing = new Map<string, Promise<void>>();
+    /** Runs `work` on bytes held in memory, in the background. */
+    const inBackground = (bytes: Uint8Array, work: () => Promise<void>) => {
       held += bytes.length;
-      const task = restoreTable(entry, ReadableStream.from([bytes]), json)
+      const task = work()
         .catch((error) => {
           heldFailure ??= { error };
           throw error;
@@ -361,6 +401,18 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
         .finally(() => (held -= bytes.length));
       task.catch(() => {});
       background.push(task);
+      return task;
+    };
+    /** Writes a table from a `.json` held in memory, in the background. */
+    const restoreHeld = (entry: PlanEntry, bytes: Uint8Array, json: ArchiveEntry) => {
+      const name = nameOf(entry.source);
+      const task = inBackground(
+        bytes,
+        () => restoreTable(entry, ReadableStream.from([bytes]), json),
+      )
+        .finally(() => writing.delete(name));
+      task.catch(() => {});
+      writing.set(name, task);
     };
     const source = await openArchive(options.archive, options.input);
     for await (const item of readArchive(source)) {
@@ -380,6 +432,48 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
         : isSelected(selections, checked.path.db, checked.path.table, excludes);
       if (scan && (!wanted || checked.kind === "info")) {
         await item.body.cancel();
+        continue;
+      }
+      if (checked.kind === "changes") {
+        const entry = plan.get(name);
+        if (scan) {
+          // Checked whole by the pre-scan: only read now, after the table's documents.
+          const check = new ChangesEntryCheck(item.path, entry!.meta.primaryKey, {
+            keep: true,
+            hash: false,
+            validate: false,
+          });
+          await replayTable(entry!, item.body, check, () => void check.end());
+          continue;
+        }
+        // A wanted table's .info came first (the rules), so it is planned.
+        const replaying = wanted && entry !== undefined;
+        const check = catalog.changesCheck(item, table, { keep: replaying });
+        if (check === undefined) {
+          refuseOn(table);
+          await item.body.cancel();
+          continue;
+        }
+        const end = () => catalog.endChanges(table, check);
+        if (!replaying) {
+          // Not restored, but checked all the same: stdin refuses what a file would.
+          for await (const chunk of item.body) check.feed(chunk);
+          end();
+          refuseOn(table);
+          continue;
+        }
+        const documents = writing.get(name);
+        if (documents !== undefined && held + item.size <= LOOKAHEAD_BYTES) {
+          // Its documents are still going in from memory: the changes wait beside them.
+          const bytes = new Uint8Array(await new Response(item.body).arrayBuffer());
+          inBackground(bytes, async () => {
+            await documents;
+            await replayTable(entry!, ReadableStream.from([bytes]), check, end);
+          });
+        } else {
+          await documents;
+          await replayTable(entry!, item.body, check, end);
+        }
         continue;
       }
       if (checked.kind === "info") {
@@ -425,15 +519,18 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
         await restoreTable(entry, item.body, item);
       }
     }
+    let cut = scan?.archive.cut;
     if (!scan) {
-      // What only the end of the stream shows: a table with one of its two entries, a .json
-      // read before its .info that does not match it.
-      const problems = allProblems(catalog.finish());
+      // What only the end of the stream shows: a table with one of its two entries (or without
+      // the changes its .info counts), a .json read before its .info that does not match it.
+      const finished = catalog.finish();
+      cut = finished.cut;
+      const problems = allProblems(finished);
       if (problems.length > 0) throw new ArchiveError(problems[0]);
     }
     // Background work adds more (a held table's data, then its indexes) as it goes.
     while (background.length > 0) await Promise.all(background.splice(0));
-    return summarize(ledger, counts, started);
+    return summarize(ledger, counts, started, cut);
   } catch (failure) {
     // An interruption is reported as such, whatever it broke on its way.
     const error = options.signal?.aborted ? options.signal.reason : failure;
@@ -442,7 +539,7 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
     if (!stop.signal.aborted) stop.abort(error);
     await pool?.close();
     while (background.length > 0) await Promise.allSettled(background.splice(0));
-    const summary = summarize(ledger, counts, started);
+    const summary = summarize(ledger, counts, started, undefined);
     const created = createdByRun(plan, creations, answered, databasesBefore);
     let removal: Removal | undefined;
     if (!options.keepPartial) {
@@ -474,6 +571,43 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
 /** Stops the restore at a table's first problem. */
 function refuseOn(table: InspectedTable): void {
   if (table.problems.length > 0) throw new ArchiveError(table.problems[0]);
+}
+
+/** Whether a table's `.info` counts changes to replay: its `.changes` then finishes it. */
+function hasChanges(meta: TableMetadata): boolean {
+  return (meta.backup?.capture?.changes ?? 0) > 0;
+}
+
+/**
+ * A `.changes` entry's batches as its check passes them: the restore stops at the first bad
+ * line, before the batch that holds it is sent, and after the last line is checked against the
+ * table's `.info` (`end` records what was read) before the last batch is sent.
+ */
+async function* checkedChanges(
+  body: ReadableStream<Uint8Array>,
+  check: ChangesEntryCheck,
+  end: () => void,
+  table: InspectedTable,
+  limits: { batchChanges: number; batchBytes: number },
+): AsyncGenerator<ChangeBatch> {
+  const batcher = new ChangeBatcher(limits);
+  for await (const chunk of body) {
+    check.feed(chunk);
+    if (check.problem !== undefined) throw new ArchiveError(check.problem);
+    for (const change of check.take()) {
+      const batch = batcher.push(change);
+      if (batch) yield batch;
+    }
+  }
+  end();
+  refuseOn(table);
+  if (check.problem !== undefined) throw new ArchiveError(check.problem);
+  for (const change of check.take()) {
+    const batch = batcher.push(change);
+    if (batch) yield batch;
+  }
+  const last = batcher.finish();
+  if (last) yield last;
 }
 
 /**
@@ -579,9 +713,14 @@ function summarize(
   ledger: RestoreLedger,
   counts: { indexes: number; writeHooks: number },
   started: number,
+  cut: string | undefined,
 ): RestoreSummary {
   const outcome = ledger.outcome();
+  const replayed = cut === undefined && outcome.changes === 0
+    ? {}
+    : { changes: outcome.changes, changesByTable: outcome.changesByTable, cut };
   return {
+    ...replayed,
     documents: outcome.documents,
     tables: outcome.complete.length,
     indexes: counts.indexes,
