@@ -87,6 +87,7 @@ export async function dump(options: DumpOptions): Promise<DumpSummary> {
   let output: Output | undefined;
   let archive: ArchiveWriter | undefined;
   let capture: Capture | undefined;
+  let captureLink: Link | undefined;
   /** With capture: tables read and waiting for the cut. */
   let reads: ReadTable[] = [];
   const clients = Math.max(1, options.clients ?? DUMP_DEFAULTS.clients);
@@ -111,6 +112,16 @@ export async function dump(options: DumpOptions): Promise<DumpSummary> {
         warn: (line) => progress.warn(line),
         // The planning connection is reused by the first worker: one login fewer.
       }, worker === 0 ? first : undefined);
+    // The feeds' own connection, opened while the tables are planned: the cut's STOPs leave
+    // together, and no read waits on a feed.
+    captureLink = options.capture === false ? undefined : commandLink({
+      address: options.connect,
+      retryForMs: options.retryForMs ?? DUMP_DEFAULTS.retryForMs,
+      retryDelayMs: options.retryDelayMs ?? DUMP_DEFAULTS.retryDelayMs,
+      signal,
+      warn: (line) => progress.warn(line),
+    });
+    captureLink?.connection().catch(() => {}); // a failure shows when the first feed opens
     const tables = await abortable(
       linkFor(0).run(
         (conn) => planTables(conn, options.exports, options.excludes, (w) => progress.warn(w)),
@@ -124,18 +135,7 @@ export async function dump(options: DumpOptions): Promise<DumpSummary> {
       ? stdoutOutput(options.stdout)
       : await openFileOutput(target, !!options.overwrite);
     archive = ArchiveWriter.create(output.sink, { mtime: now, pool: compression });
-    if (options.capture !== false) {
-      // The feeds' own connection: the cut's STOPs leave together, and no read waits on it.
-      const link = commandLink({
-        address: options.connect,
-        retryForMs: options.retryForMs ?? DUMP_DEFAULTS.retryForMs,
-        retryDelayMs: options.retryDelayMs ?? DUMP_DEFAULTS.retryDelayMs,
-        signal,
-        warn: (line) => progress.warn(line),
-      });
-      links.push(link);
-      capture = new Capture({ link, spoolDir });
-    }
+    if (captureLink) capture = new Capture({ link: captureLink, spoolDir });
     const job: TableJob = {
       top: archiveBaseName(now),
       archive,
@@ -190,6 +190,7 @@ export async function dump(options: DumpOptions): Promise<DumpSummary> {
     progress.stop();
     compression.close();
     await capture?.close();
+    await captureLink?.dispose();
     await Promise.all(reads.map((read) => read.spool.remove()));
     await closeAll(links);
     if (links.length === 0) await first?.close();
