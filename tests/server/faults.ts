@@ -1,10 +1,15 @@
 /**
  * Fault injection for the test server: cut connections after some documents or bytes, delay
  * responses, refuse new connections, fail queries with a chosen error, restart the server as
- * after a SIGKILL. Every fault is off until armed and {@link Faults.reset} disarms them all.
+ * after a SIGKILL, end or overflow changefeeds. Every fault is off until armed and
+ * {@link Faults.reset} disarms them all.
  *
  * Document and byte counts are global across connections and start when the fault is armed; the
  * connection that crosses the threshold is the one closed, and the fault then disarms itself.
+ * Changefeed batches count too (each item: change, initial value, state or overflow report).
+ *
+ * Changefeeds also end when their connection does: a restart, a cut or `dropConnections()`
+ * closes the connection under them, and the client sees it lost, as with a real server.
  *
  * @module
  */
@@ -97,6 +102,20 @@ interface FailRule {
   remaining: number;
 }
 
+/**
+ * Selects changefeeds by their table: `{db, table}` for the feeds on one table, `{db}` for those
+ * on any table of a database.
+ */
+export interface FeedMatcher {
+  db: string;
+  table?: string;
+}
+
+interface OverflowRule {
+  match: FeedMatcher | undefined;
+  remaining: number;
+}
+
 /** @internal An armed {@link Faults.delayResponses}. */
 export interface DelayRule {
   match: QueryMatcher | undefined;
@@ -122,6 +141,11 @@ function matches(match: QueryMatcher | undefined, query: QueryInfo): boolean {
   return typeof match === "number" ? query.termType === match : match(query);
 }
 
+function feedMatches(match: FeedMatcher | undefined, db: string, table: string): boolean {
+  return match === undefined ||
+    (match.db === db && (match.table === undefined || match.table === table));
+}
+
 /** The fault switches of one test server. */
 export class Faults {
   #docs: Threshold | undefined;
@@ -129,6 +153,7 @@ export class Faults {
   #refuse: RefuseMode | undefined;
   #fail: FailRule[] = [];
   #delay: DelayRule[] = [];
+  #overflow: OverflowRule[] = [];
   #host: FaultsHost | undefined;
   #restart: PendingRestart | undefined;
   #restarts = 0;
@@ -170,6 +195,64 @@ export class Faults {
   failQuery(match: QueryMatcher, error: InjectedError | string, times = 1): void {
     const e = typeof error === "string" ? { message: error } : error;
     this.#fail.push({ match, error: e, remaining: times });
+  }
+
+  /**
+   * Ends the open changefeeds on the tables `match` selects (all if omitted) as the real server
+   * does when their table becomes unavailable: the next read of each, or the CONTINUE it holds
+   * at once, is answered with the runtime error
+   * `{"t":18,"e":4100000,"r":["Changefeed aborted (unavailable)."],"b":[]}` and the feed is gone
+   * (a later CONTINUE: `Token N not in stream cache.`). Acts once, on the feeds open now; the
+   * tables stay as they are. Returns how many feeds it ended.
+   *
+   * @example
+   * ```ts
+   * import { startTestServer } from "./mod.ts";
+   * const server = await startTestServer();
+   * // ... a client opens r.db("app").table("events").changes() ...
+   * server.faults.abortFeeds({ db: "app", table: "events" });
+   * await server.close();
+   * ```
+   */
+  abortFeeds(match?: FeedMatcher): number {
+    let ended = 0;
+    for (const table of this.#feedTables(match)) ended += table.abortFeeds();
+    return ended;
+  }
+
+  /**
+   * Makes changefeeds overflow as if their reader had fallen more than `changefeed_queue_size`
+   * changes behind, whatever its speed: the feed's unread changes are dropped and its next read
+   * (or the CONTINUE it holds, at once) gets only the item
+   * `{"error":"Changefeed cache over array size limit, skipped K elements."}`, K being the
+   * dropped changes (at least 1); changes made after that come next, as on a real server.
+   *
+   * Hits the next `times` (default 1) feeds on the tables `match` selects (all if omitted): the
+   * ones open now first, in the order they were opened, then feeds opened later, each right
+   * after its first response (so `ready` and a first batch of initial values come before the
+   * report; with more initial values than fit in it, the report comes after all of them).
+   * Returns how many open feeds it hit now; the rest stays armed until used or {@link reset}.
+   *
+   * @example
+   * ```ts
+   * import { startTestServer } from "./mod.ts";
+   * const server = await startTestServer();
+   * server.faults.overflowFeeds({ db: "app", table: "events" });
+   * // the next feed opened on app.events reports "skipped 1 elements." on its first CONTINUE
+   * await server.close();
+   * ```
+   */
+  overflowFeeds(match?: FeedMatcher, times = 1): number {
+    let hit = 0;
+    for (const table of this.#feedTables(match)) {
+      for (const feed of [...table.feeds]) {
+        if (hit >= times) return hit;
+        feed.overflow();
+        hit++;
+      }
+    }
+    if (hit < times) this.#overflow.push({ match, remaining: times - hit });
+    return hit;
   }
 
   /**
@@ -303,6 +386,7 @@ export class Faults {
     this.#bytes = undefined;
     this.#fail = [];
     this.#delay = [];
+    this.#overflow = [];
     const restart = this.#restart;
     if (restart !== undefined) {
       for (const t of restart.timers) clearTimeout(t);
@@ -370,6 +454,27 @@ export class Faults {
   batchDelayRule(query: QueryInfo, held: DelayRule | undefined): DelayRule | undefined {
     if (held !== undefined && this.#delay.includes(held)) return held;
     return this.takeDelayRule(query);
+  }
+
+  /**
+   * @internal Whether a changefeed just opened on `db`.`table` is to overflow (consumes one use
+   * of an {@link overflowFeeds} rule).
+   */
+  takeFeedOverflow(feed: { db: string; table: string }): boolean {
+    const rule = this.#overflow.find((r) =>
+      r.remaining > 0 && feedMatches(r.match, feed.db, feed.table)
+    );
+    if (rule === undefined) return false;
+    rule.remaining--;
+    return true;
+  }
+
+  #feedTables(match: FeedMatcher | undefined): Table[] {
+    const host = this.#host;
+    if (host === undefined) {
+      throw new Error("Faults needs a server to reach its feeds (see attach)");
+    }
+    return host.store.allTables().filter((t) => feedMatches(match, t.db.name, t.name));
   }
 
   /** @internal Whether a batch of `count` documents may be sent (false = close instead). */

@@ -2,8 +2,9 @@
  * An in-process RethinkDB 2.4.4 test server, for tests and benchmarks of the backup tool.
  *
  * It speaks the real wire protocol (V1_0 handshake with SCRAM-SHA-256, JSON frames, concurrent
- * queries, cursors) and implements the ReQL terms a dump/restore tool sends, with results and
- * error messages copied from recordings of a real server (`shared/rethinkdb-2.4.4/wire`).
+ * queries, cursors, table changefeeds) and implements the ReQL terms a dump/restore tool sends,
+ * with results and error messages copied from recordings of a real server
+ * (`shared/rethinkdb-2.4.4/wire`).
  *
  * ```ts
  * import { startTestServer } from "./tests/server/mod.ts";
@@ -24,8 +25,11 @@
  *   BINARY data is not re-encoded (the real server re-wraps base64 at 76 columns);
  * - `query` texts of indexes and hooks are regenerated from the function like RethinkDB does, but
  *   always on one line (the real printer may wrap very long functions);
- * - every user is an administrator (no permissions); changefeeds, geo queries, `r.js`, `r.http`
- *   and a few rarely used terms are not implemented: they fail with a RUNTIME_ERROR
+ * - changefeeds exist on whole user tables only (`r.table(...).changes(...)` as the whole query):
+ *   `include_initial` sends the documents in reverse primary-key order (the real order follows
+ *   hash sharding), and changes made meanwhile after them (the real server interleaves them);
+ * - every user is an administrator (no permissions); other changefeeds, geo queries, `r.js`,
+ *   `r.http` and a few rarely used terms are not implemented: they fail with a RUNTIME_ERROR
  *   (`e` = INTERNAL) naming the term, before any part of the query runs.
  *
  * @module
@@ -35,6 +39,7 @@ export { startTestServer } from "./server.ts";
 export type { TestServer, TestServerOptions } from "./server.ts";
 export { containsTerm, Faults } from "./faults.ts";
 export type {
+  FeedMatcher,
   InjectedError,
   QueryInfo,
   QueryMatcher,

@@ -3,15 +3,20 @@
  * on its own and answered as soon as it is done, so a slow (e.g. delayed) query never holds up
  * the others on the same connection. Responses are written one frame at a time.
  *
+ * A changefeed (`r.table(...).changes()`) lives on its token until STOP, an error, or the end of
+ * the connection (see `changefeed.ts`); a CONTINUE on it may be answered much later, without
+ * holding up anything else.
+ *
  * @module
  */
 
-import { Bound, type DatumObject, datumToJson } from "../reql/datum.ts";
+import { Bound, type Datum, type DatumObject, datumToJson } from "../reql/datum.ts";
 import { ReqlClientError, ReqlError, WaitForTables } from "../reql/errors.ts";
 import { type Ctx, type Evaluator, toDatum, validateQuery } from "../reql/evaluator.ts";
 import { ErrorType, QueryType, ResponseType, TermType } from "../reql/proto.ts";
 import { toStream } from "../reql/sequences.ts";
-import { isStreamLike, RawDoc, SingleSelection, type Value } from "../reql/values.ts";
+import { checkQueueSize, DEFAULT_CHANGEFEED_QUEUE_SIZE } from "../reql/terms/changes.ts";
+import { FeedValue, isStreamLike, RawDoc, SingleSelection, type Value } from "../reql/values.ts";
 import type { Store } from "../store/store.ts";
 import {
   DEFAULT_INJECTED_ERROR_TYPE,
@@ -21,6 +26,7 @@ import {
   type QueryInfo,
 } from "../faults.ts";
 import { batchLimits, Cursor } from "./batching.ts";
+import { Changefeed, maxBatchMs } from "./changefeed.ts";
 import { ByteReader, encodeFrame, readFrame } from "./framing.ts";
 import { handshake } from "./handshake.ts";
 
@@ -43,14 +49,29 @@ export interface ServerContext {
   readonly latencyOf?: (termType: number | undefined) => number;
 }
 
-interface OpenCursor {
-  cursor: Cursor;
+/** What later batches of a query need: its query and the delays holding its responses. */
+interface OpenQuery {
   /** The query, for the delay rules armed when a later batch is asked for. */
   query: QueryInfo;
   /** The injected delay rule its batches are held by, while that rule is armed. */
   rule: DelayRule | undefined;
   /** Modelled latency of the query, for every batch. */
   latency: number;
+}
+
+interface OpenCursor extends OpenQuery {
+  cursor: Cursor;
+}
+
+interface OpenFeed extends OpenQuery {
+  feed: Changefeed;
+}
+
+/** The answer to STOP, and to the CONTINUEs a STOP interrupts. */
+const STOPPED = `{"t":${ResponseType.SUCCESS_SEQUENCE},"r":[],"n":[]}`;
+
+function notInStreamCache(token: bigint): string {
+  return errorResponse(new ReqlClientError(`Token ${token} not in stream cache.`));
 }
 
 function sleep(ms: number): Promise<void> {
@@ -89,6 +110,7 @@ function dbName(optarg: unknown): string {
 /** Serves one accepted connection. */
 export class Connection {
   readonly #cursors = new Map<bigint, OpenCursor>();
+  readonly #feeds = new Map<bigint, OpenFeed>();
   readonly #inflight = new Set<Promise<void>>();
   #writes: Promise<void> = Promise.resolve();
   #closed = false;
@@ -125,11 +147,13 @@ export class Connection {
     }
   }
 
-  /** Closes the connection; open cursors are dropped. */
+  /** Closes the connection; open cursors and changefeeds are dropped. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#cursors.clear();
+    for (const { feed } of this.#feeds.values()) feed.close();
+    this.#feeds.clear();
     try {
       this.conn.close();
     } catch {
@@ -218,6 +242,16 @@ export class Connection {
       try {
         validateQuery(term, this.server.evaluator.registry);
         const value = this.server.evaluator.eval(term, ctx);
+        if (value instanceof FeedValue) {
+          const queueSize = value.options.queueSize ??
+            (optargs.changefeed_queue_size === undefined
+              ? DEFAULT_CHANGEFEED_QUEUE_SIZE
+              : checkQueueSize(optargs.changefeed_queue_size as Datum));
+          // A noreply feed would never be read: the real server drops it after its first batch.
+          if (noreply) return;
+          this.#openFeed(token, value, queueSize, optargs, { query: info, rule, latency });
+          return;
+        }
         if (isStreamLike(value)) {
           const cursor = new Cursor(
             toStream(value, this.server.evaluator, ctx),
@@ -247,13 +281,47 @@ export class Connection {
     }
   }
 
+  #openFeed(
+    token: bigint,
+    value: FeedValue,
+    queueSize: number,
+    optargs: Record<string, unknown>,
+    query: OpenQuery,
+  ): void {
+    const faults = this.server.faults;
+    const feed: Changefeed = new Changefeed(
+      value.table,
+      value.options,
+      queueSize,
+      batchLimits(optargs),
+      maxBatchMs(optargs),
+      {
+        send: (json, items) => {
+          if (!faults.allowDocuments(items)) {
+            this.close();
+            return;
+          }
+          this.#respond(token, json);
+        },
+        fail: (json, orphans) => {
+          if (this.#feeds.get(token)?.feed === feed) this.#feeds.delete(token);
+          this.#respond(token, json);
+          for (let i = 0; i < orphans; i++) this.#respond(token, notInStreamCache(token));
+        },
+      },
+    );
+    this.#feeds.set(token, { ...query, feed });
+    feed.open();
+    const { db, name } = value.table;
+    if (faults.takeFeedOverflow({ db: db.name, table: name })) feed.overflow();
+  }
+
   async #continue(token: bigint): Promise<void> {
+    const openFeed = this.#feeds.get(token);
+    if (openFeed !== undefined) return await this.#continueFeed(token, openFeed);
     const open = this.#cursors.get(token);
     if (open === undefined) {
-      this.#respond(
-        token,
-        errorResponse(new ReqlClientError(`Token ${token} not in stream cache.`)),
-      );
+      this.#respond(token, notInStreamCache(token));
       return;
     }
     // Delays armed or reset while the cursor is open apply from its next batch on.
@@ -269,15 +337,34 @@ export class Connection {
     }
   }
 
-  #stop(token: bigint): void {
-    if (!this.#cursors.delete(token)) {
-      this.#respond(
-        token,
-        errorResponse(new ReqlClientError(`Token ${token} not in stream cache.`)),
-      );
+  async #continueFeed(token: bigint, open: OpenFeed): Promise<void> {
+    open.rule = this.server.faults.batchDelayRule(open.query, open.rule);
+    const delay = (open.rule?.ms ?? 0) + open.latency;
+    if (delay > 0) await sleep(delay);
+    if (this.#closed) return;
+    if (this.#feeds.get(token) !== open) {
+      // Stopped (or failed) while this CONTINUE was held back: as if it had been waiting.
+      this.#respond(token, open.feed.stopped ? STOPPED : notInStreamCache(token));
       return;
     }
-    this.#respond(token, `{"t":${ResponseType.SUCCESS_SEQUENCE},"r":[],"n":[]}`);
+    open.feed.request();
+  }
+
+  #stop(token: bigint): void {
+    const open = this.#feeds.get(token);
+    if (open !== undefined) {
+      this.#feeds.delete(token);
+      // The real server interrupts the CONTINUEs still waiting: each gets the STOP answer too.
+      const held = open.feed.stop();
+      for (let i = 0; i < held; i++) this.#respond(token, STOPPED);
+      this.#respond(token, STOPPED);
+      return;
+    }
+    if (!this.#cursors.delete(token)) {
+      this.#respond(token, notInStreamCache(token));
+      return;
+    }
+    this.#respond(token, STOPPED);
   }
 
   #sendBatch(token: bigint, open: OpenCursor): void {

@@ -57,6 +57,11 @@ export interface TermSpec {
   readonly minArgs?: number;
   /** Maximum positional arguments (default unlimited). */
   readonly maxArgs?: number;
+  /**
+   * Set for a term implemented only as the root of a query: anywhere else it fails before the
+   * query runs, like an unimplemented term, this text saying what is missing.
+   */
+  readonly rootOnly?: string;
   readonly run: (call: TermCall, ev: Evaluator) => Value;
 }
 
@@ -219,7 +224,7 @@ export function unsupportedTerm(type: number): ReqlError {
 /**
  * Checks a whole query before running any of it, as RethinkDB compiles before executing:
  * unknown optional arguments and wrong argument counts are compile errors (`t:17`), terms this
- * server does not implement fail before any side effect.
+ * server does not implement (or implements only as the whole query) fail before any side effect.
  */
 export function validateQuery(term: unknown, registry: Registry): void {
   const path: Frame[] = [];
@@ -241,6 +246,7 @@ export function validateQuery(term: unknown, registry: Registry): void {
     if (type === TermType.DATUM) return;
     const spec = registry.get(type);
     if (spec === undefined) fail(unsupportedTerm(type));
+    if (spec!.rootOnly !== undefined && path.length > 0) fail(unsupported(spec!.rootOnly));
     const allowed = spec!.optargs ?? [];
     for (const name of Object.keys(optargs)) {
       if (!allowed.includes(name)) {

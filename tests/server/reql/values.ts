@@ -119,6 +119,30 @@ export class OrderSpec {
   constructor(readonly key: Value, readonly direction: "asc" | "desc") {}
 }
 
+/** The optional arguments of a table changefeed, checked. */
+export interface FeedOptions {
+  /** `include_states`: `{"state":…}` items, and the INCLUDES_STATES response note. */
+  readonly includeStates: boolean;
+  /** `include_types`: a `type` field in every item. */
+  readonly includeTypes: boolean;
+  /** `include_initial`: the table's documents first. */
+  readonly includeInitial: boolean;
+  /** `squash`: merge queued changes of one document into one. */
+  readonly squash: boolean;
+  /** `squash` as a number: how long (ms) a read waits for changes to gather; 0 otherwise. */
+  readonly squashMs: number;
+  /** `changefeed_queue_size` of the term; undefined: the query's, else 100,000. */
+  readonly queueSize: number | undefined;
+}
+
+/**
+ * `table.changes(...)`: a changefeed for the connection to open. Only valid as a whole query
+ * (see `terms/changes.ts`), so no other term ever sees one.
+ */
+export class FeedValue {
+  constructor(readonly table: Table, readonly options: FeedOptions) {}
+}
+
 /** Anything a term can evaluate to. */
 export type Value =
   | Datum
@@ -130,7 +154,8 @@ export type Value =
   | Stream
   | SingleSelection
   | FuncValue
-  | OrderSpec;
+  | OrderSpec
+  | FeedValue;
 
 /** True for values that are sequences served through cursors. */
 export function isStreamLike(v: unknown): v is TableValue | TableSlice | Stream {
@@ -152,6 +177,7 @@ export function typeName(v: unknown): string {
   if (v instanceof SingleSelection) return v.doc === null ? "NULL" : "SELECTION<OBJECT>";
   if (v instanceof FuncValue) return "FUNCTION";
   if (v instanceof OrderSpec) return "ORDER_BY";
+  if (v instanceof FeedValue) return "STREAM";
   if (isStream(v)) return v.typeName;
   return datumTypeName(v);
 }

@@ -78,13 +78,14 @@ export class Store {
     return db;
   }
 
-  /** Drops a database and its tables. */
+  /** Drops a database and its tables (ending their changefeeds). */
   dropDb(name: string): { db: Database; tablesDropped: number } {
     if (name === SYSTEM_DB) {
       throw new ReqlRuntimeError(`Database \`${SYSTEM_DB}\` is special; you can't delete it.`);
     }
     const db = this.db(name);
     this.#dbs.delete(name);
+    for (const table of db.tables.values()) table.abortFeeds();
     return { db, tablesDropped: db.tables.size };
   }
 
@@ -133,7 +134,7 @@ export class Store {
     return table;
   }
 
-  /** Drops a table. */
+  /** Drops a table (ending its changefeeds). */
   dropTable(dbName: string, name: string): Table {
     if (dbName === SYSTEM_DB) {
       throw new ReqlRuntimeError(
@@ -142,6 +143,8 @@ export class Store {
     }
     const table = this.table(dbName, name);
     table.db.tables.delete(name);
+    // The real server's feeds on a dropped table end with `Changefeed aborted (unavailable).`
+    table.abortFeeds();
     return table;
   }
 

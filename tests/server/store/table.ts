@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { Datum } from "../reql/datum.ts";
 import { ReqlRuntimeError } from "../reql/errors.ts";
 import { type FuncBlob, serializeFuncBlob } from "../reql/func_blob.ts";
 import { DocStore } from "./doc_store.ts";
@@ -38,6 +39,22 @@ export function indexDef(name: string, func: FuncBlob, query: string, blob?: Uin
  */
 const SHARD_NOT_AVAILABLE = 'primary replica for shard ["", +inf) not available';
 
+/**
+ * An open changefeed on a whole table, as the table sees it: told of every committed change, in
+ * commit order, and of the table's end.
+ */
+export interface TableFeed {
+  /**
+   * A document changed. `oldJson`/`newJson` are its stored JSON before and after; undefined
+   * before an insert and after a delete. Writes that leave a document as it was are not changes.
+   */
+  change(key: Datum, oldJson: string | undefined, newJson: string | undefined): void;
+  /** The table became unavailable (dropped, or a fault): the feed ends with an error. */
+  abort(): void;
+  /** Behave as if the reader had fallen behind by more than the queue size (a fault). */
+  overflow(): void;
+}
+
 /** A database. */
 export class Database {
   readonly tables = new Map<string, Table>();
@@ -60,6 +77,8 @@ export class Table {
    * fail meanwhile and `wait()` waits for it.
    */
   notReady: Promise<void> | undefined = undefined;
+  /** Open changefeeds on the table, in the order they were opened. */
+  readonly feeds = new Set<TableFeed>();
 
   constructor(
     readonly id: string,
@@ -90,6 +109,18 @@ export class Table {
     if (this.notReady !== undefined) {
       throw new ReqlRuntimeError(`Cannot perform write: ${SHARD_NOT_AVAILABLE}`);
     }
+  }
+
+  /** Tells the table's changefeeds about a committed change (see {@link TableFeed.change}). */
+  changed(key: Datum, oldJson: string | undefined, newJson: string | undefined): void {
+    for (const feed of this.feeds) feed.change(key, oldJson, newJson);
+  }
+
+  /** Ends every changefeed on the table: it was dropped (or is made to look unavailable). */
+  abortFeeds(): number {
+    const feeds = [...this.feeds];
+    for (const feed of feeds) feed.abort();
+    return feeds.length;
   }
 
   /** Index names in RethinkDB's (sorted) order. */

@@ -7,6 +7,7 @@
 import type { Registry } from "../evaluator.ts";
 import { registerAdmin } from "./admin.ts";
 import { registerBasic } from "./basic.ts";
+import { registerChanges } from "./changes.ts";
 import { registerFunctions } from "./functions.ts";
 import { registerReads } from "./reads.ts";
 import { registerWrites } from "./writes.ts";
@@ -19,5 +20,6 @@ export function createRegistry(): Registry {
   registerReads(reg);
   registerFunctions(reg);
   registerWrites(reg);
+  registerChanges(reg);
   return reg;
 }

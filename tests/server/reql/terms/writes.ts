@@ -146,7 +146,8 @@ function applyHook(
 /**
  * Stores `newVal` for `key` (or deletes it when null) and counts the outcome. A change written
  * with soft durability (asked for, or the table's default) is journaled: a simulated restart
- * undoes it unless `sync()` came first.
+ * undoes it unless `sync()` came first. Every real change reaches the table's changefeeds; an
+ * unchanged document does not, as on the real server.
  */
 function commit(
   table: Table,
@@ -164,6 +165,7 @@ function commit(
     } else {
       table.softWrites.record(key, old, durability ?? table.durability);
       table.docs.delete(key);
+      table.changed(key, oldJson, undefined);
       result.deleted++;
       result.change(oldVal, null);
     }
@@ -189,6 +191,7 @@ function commit(
   }
   table.softWrites.record(key, old, durability ?? table.durability);
   table.docs.put({ key, json });
+  table.changed(key, oldJson, json);
   if (oldJson === undefined) result.inserted++;
   else result.replaced++;
   result.change(oldVal, newVal);
