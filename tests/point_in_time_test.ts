@@ -10,6 +10,7 @@ import { parseEntryPath } from "../src/archive/layout.ts";
 import { decodeInfo } from "../src/archive/table_info.ts";
 import { readArchive } from "../src/archive/tar_reader.ts";
 import { dump } from "../src/dump/run.ts";
+import { restore } from "../src/restore/run.ts";
 import { parseRate } from "../src/throttle/rate.ts";
 import { type TestTarget, testTarget } from "./support/target.ts";
 
@@ -142,6 +143,22 @@ Deno.test("point in time: writes made during the read are in the archive, which 
     assert.equal([...archived.changes.values()].reduce((a, b) => a + b, 0), summary.changes);
     for (const table of ["a", "b"]) {
       assert.deepEqual(archived.tables.get(table), source.get(table), `table ${table}`);
+    }
+    // And restored, from the file and from a stream: the replay brings the tables to the cut.
+    for (const [suffix, archive] of [["f", file], ["s", "-"]] as const) {
+      const copy = target.track(`${db}_${suffix}`);
+      const restored = await restore({
+        connect: connectOf(target),
+        archive,
+        input: archive === "-" ? (await Deno.open(file)).readable : undefined,
+        renames: [`${db}=${copy}`],
+        progress: { quiet: true },
+      });
+      assert.equal(restored.changes, summary.changes, `${archive}: changes replayed`);
+      const back = await contents(target, copy);
+      for (const table of ["a", "b"]) {
+        assert.deepEqual(back.get(table), source.get(table), `${archive}: table ${table}`);
+      }
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
