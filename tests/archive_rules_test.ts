@@ -7,6 +7,12 @@
 import assert from "node:assert/strict";
 import { r } from "npm:rethinkdb-ts@3.0.0";
 import { main } from "../src/cli/main.ts";
+import {
+  captureEntries,
+  type CaptureTable,
+  changesBody,
+  type TestChange,
+} from "./support/capture_archive.ts";
 import { infoBody, jsonBody } from "./support/inspect_archive.ts";
 import { type RawEntry, rawTar, rawTarGz } from "./support/raw_tar.ts";
 import { type TestTarget, testTarget } from "./support/target.ts";
@@ -45,6 +51,84 @@ interface Case {
   bytes: Uint8Array;
   /** What every path's error must say. */
   says: RegExp;
+}
+
+/** Changes over `docs(50)`: an update, deletes, an insert. */
+const CHANGES: TestChange[] = [
+  { key: 1, new_val: { id: 1, name: "renamed" } },
+  { key: 2, new_val: null },
+  { key: 70, new_val: { id: 70, name: "new" } },
+  { key: 3, new_val: null },
+];
+
+/** A point-in-time dump's table: `.info` with its capture record, `.json`, `.changes`. */
+const pit = (db: string, name: string, extra: Partial<CaptureTable> = {}) =>
+  captureEntries({ db, table: name, docs: docs(50), changes: CHANGES, ...extra }, TOP);
+
+/** The hostile `.changes` of a point-in-time archive, each after a good table. */
+function changesCases(db: string, first: RawEntry[]): Case[] {
+  const gz = (entries: RawEntry[]) => rawTarGz([...first, ...entries]);
+  const good = new TextDecoder().decode(changesBody(CHANGES.slice(0, 2)));
+  return [
+    {
+      label: "a .changes line that is not JSON",
+      bytes: gz(pit(db, "t", { changesBody: good + '{"key":3,"new_val":{"id":3,}}\n' })),
+      says: /t\.changes: line 3: invalid JSON at byte \d+: /,
+    },
+    {
+      label: "a .changes line that is not a change",
+      bytes: gz(pit(db, "t", { changesBody: '{"key":1}\n' })),
+      says: /t\.changes: line 1: not a change: no "new_val"/,
+    },
+    {
+      label: "a change whose document has another primary key",
+      bytes: gz(pit(db, "t", { changesBody: good + '{"key":3,"new_val":{"id":9}}\n' })),
+      says: /t\.changes: line 3: the document's primary key "id" is 9, not the change's key 3/,
+    },
+    {
+      label: "a change count that lies",
+      bytes: gz(pit(db, "t", { record: (c) => ({ ...c, changes: 5 }) })),
+      says: /\.t: 4 changes in .*t\.changes, the \.info recorded 5/,
+    },
+    {
+      label: "a .changes size that lies",
+      bytes: gz(pit(db, "t", { record: (c) => ({ ...c, changes_bytes: c.changes_bytes - 1 }) })),
+      says: /t\.changes is \d+ bytes, the \.info recorded \d+/,
+    },
+    {
+      label: "a .changes checksum that lies",
+      bytes: gz(pit(db, "t", {
+        changesBody: changesBody(
+          CHANGES.map((c) =>
+            c.key === 70 ? { ...c, key: 71, new_val: { id: 71, name: "new" } } : c
+          ),
+        ),
+      })),
+      says: /t\.changes does not match the SHA-256 its \.info recorded; its changes are damaged/,
+    },
+    {
+      label: "a .changes without a capture record",
+      bytes: gz(pit(db, "t", { record: () => undefined })),
+      says: /t\.changes: .*t\.info has no capture record/,
+    },
+    {
+      label: "a capture record counting changes, no .changes entry",
+      bytes: gz(pit(db, "t", { omitChanges: true })),
+      says: /t\.info records 4 changes but the archive has no \.changes entry for the table/,
+    },
+    {
+      label: "two cuts in one archive",
+      bytes: gz([...pit(db, "a"), ...pit(db, "t", { cut: "2026-12-06T09:01:00.000Z" })]),
+      says:
+        /t\.info: its capture's cut 2026-12-06T09:01:00\.000Z is not the cut .* the archive mixes tables of different dumps/,
+    },
+    {
+      label: "a .changes before its .json",
+      bytes: gz(pit(db, "t", { changesBefore: "json" })),
+      says:
+        /t\.changes: comes before its table's \.json; a dump writes \.info, \.json, then \.changes/,
+    },
+  ];
 }
 
 function cases(db: string): Case[] {
@@ -222,6 +306,7 @@ function cases(db: string): Case[] {
       bytes: rawTar([...first, ...table(db, "t", docs(50))]).slice(0, 1024 + 512 * 3),
       says: /truncated/,
     },
+    ...changesCases(db, first),
   ];
 }
 

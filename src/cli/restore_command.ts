@@ -141,7 +141,7 @@ export async function runRestoreCommand(
     const { lines, exitCode } = await closingTrace(
       options.connect.tracer,
       context,
-      () => dryRunRestore({ ...options }),
+      () => dryRunRestore({ ...options, input: context.stdin }),
     );
     context.print(lines.join("\n"));
     return exitCode;
