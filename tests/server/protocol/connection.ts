@@ -288,6 +288,8 @@ export class Connection {
     optargs: Record<string, unknown>,
     query: OpenQuery,
   ): void {
+    // Closed while the query was held back: a feed opened now would never be closed.
+    if (this.#closed) return;
     const faults = this.server.faults;
     const feed: Changefeed = new Changefeed(
       value.table,
