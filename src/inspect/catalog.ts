@@ -142,6 +142,14 @@ export function allProblems(catalog: InspectedArchive): string[] {
  *     const check = catalog.jsonCheck(entry, table);
  *     for await (const chunk of entry.body) check.feed(chunk);
  *     catalog.endJson(table, check);
+ *   } else if (checked.kind === "changes") {
+ *     const table = catalog.table(checked.path);
+ *     const check = catalog.changesCheck(entry, table);
+ *     if (check === undefined) await entry.body.cancel();
+ *     else {
+ *       for await (const chunk of entry.body) check.feed(chunk);
+ *       catalog.endChanges(table, check);
+ *     }
  *   } else await entry.body.cancel();
  * }
  * const result = catalog.finish();

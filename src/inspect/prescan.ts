@@ -31,8 +31,8 @@ export interface Prescan {
 }
 
 /**
- * Reads an archive once, fully (gunzip, tar, every `.info` decoded, every `.json` scanned and
- * hashed), keeping only small per-table results.
+ * Reads an archive once, fully (gunzip, tar, every `.info` decoded, every `.json` and `.changes`
+ * scanned and hashed), keeping only small per-table results.
  *
  * @example
  * ```ts
