@@ -19,6 +19,7 @@ import {
   sortByKey,
   type TestChange,
 } from "./support/capture_archive.ts";
+import { startCuttingProxy } from "./support/proxy.ts";
 import { rawTar, rawTarGz } from "./support/raw_tar.ts";
 import { faultsSkipReason, type TestTarget, testTarget } from "./support/target.ts";
 import type { QueryInfo } from "./server/faults.ts";
@@ -292,6 +293,52 @@ Deno.test("replay: the CLI's dry run and summary count the changes", async () =>
         } changes replayed, up to the cut ${CUT.replaceAll(".", "\\.")}$`,
       ),
     );
+  } finally {
+    await target.cleanup();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("replay: through a proxy that cuts the connection twice mid-replay, the table ends as at the cut", async () => {
+  const target = await testTarget();
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = target.uniqueDb("pit_proxy");
+    // Few documents, many changes in small batches: the replay is most of the traffic.
+    const start = docs(50);
+    const changes: TestChange[] = [];
+    for (let i = 0; i < 1500; i++) {
+      const key = (i * 37) % 90;
+      changes.push(i % 5 === 4 ? { key, new_val: null } : { key, new_val: { id: key, i } });
+    }
+    const file = `${dir}/proxy.tar.gz`;
+    await Deno.writeFile(file, rawTarGz(captureEntries({ db, table: "t", docs: start, changes })));
+    const proxy = await startCuttingProxy({
+      target: { host: target.host, port: target.port },
+      cuts: [{ connection: 1, afterBytes: 60_000 }, { connection: 2, afterBytes: 60_000 }],
+    });
+    const warnings: string[] = [];
+    const copy = target.uniqueDb("pit_proxy_copy");
+    try {
+      const summary = await restore(
+        options(target, {
+          connect: { host: proxy.host, port: proxy.port, password: target.password },
+          archive: file,
+          renames: [`${db}=${copy}`],
+          clients: 1,
+          batchSize: 5,
+          retryDelayMs: 20,
+          progress: { write: (text) => warnings.push(text), intervalMs: 60_000 },
+        }),
+      );
+      assert.equal(summary.changes, changes.length);
+    } finally {
+      await proxy.close();
+    }
+    assert.deepEqual(proxy.cut, [1, 2]);
+    const cuts = warnings.filter((w) => /\(replaying its changes\): .*reconnecting in/.test(w));
+    assert.equal(cuts.length, 2, warnings.join(""));
+    assert.deepEqual(await contents(target, copy, "t"), applyChanges(start, changes));
   } finally {
     await target.cleanup();
     await Deno.remove(dir, { recursive: true });
