@@ -216,6 +216,41 @@ Deno.test("replay: -i and --rename: only the selected tables replay, under their
   }
 });
 
+Deno.test("replay: a table left out by -i still has its .changes checked; a bad one refuses the restore", async () => {
+  const target = await testTarget();
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = target.uniqueDb("pit_left");
+    const entries = [
+      ...captureEntries({ db, table: "a", docs: docs(10), changes: mixedChanges(10) }),
+      ...captureEntries({
+        db,
+        table: "b",
+        docs: docs(10),
+        changes: mixedChanges(10),
+        changesBody: '{"key":1,"new_val":{"id":1}}\n{"key":2,"new_val":{"id":3}}\n',
+      }),
+    ];
+    const file = `${dir}/left.tar.gz`;
+    await Deno.writeFile(file, rawTarGz(entries));
+    for (const source of [{ archive: file }, { input: ReadableStream.from([rawTar(entries)]) }]) {
+      const error = await restore(options(target, { ...source, imports: [`${db}.a`] })).catch((
+        e,
+      ) => e);
+      assert.ok(error instanceof BackupError, String(error));
+      assert.match(
+        error.message,
+        /b\.changes: line 2: the document's primary key "id" is 3, not the change's key 2/,
+      );
+      const conn = await target.connect();
+      assert.ok(!(await r.dbList().run(conn)).includes(db), "nothing left");
+    }
+  } finally {
+    await target.cleanup();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("replay: --force into an existing table replaces and deletes by key, its write hook not applied", async () => {
   const target = await testTarget();
   const dir = await Deno.makeTempDir();
