@@ -31,6 +31,7 @@ Deno.test("dump options: every official option parses into DumpOptions", async (
       "--temp-dir",
       "/var/tmp",
       "--read-outdated",
+      "--no-capture",
       "--compression-level",
       "1",
       "--compression-nice",
@@ -56,6 +57,7 @@ Deno.test("dump options: every official option parses into DumpOptions", async (
       clients: 5,
       tempDir: "/var/tmp",
       readOutdated: true,
+      capture: false,
       compressionLevel: 1,
       compressionNice: 0,
       retryForMs: 120_000,
@@ -78,6 +80,7 @@ Deno.test("dump options: defaults, and -f - implies quiet", async () => {
     tlsCaFile: undefined,
   });
   assert.equal(defaults.clients, 3);
+  assert.equal(defaults.capture, true, "change capture is on by default");
   assert.equal(defaults.file, undefined);
   assert.deepEqual(defaults.exports, []);
   assert.equal(defaults.progress?.quiet, false);

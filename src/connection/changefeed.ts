@@ -87,6 +87,8 @@ export class ChangeFeed {
   readonly #token: number;
   readonly #options: FeedOptions;
   #stopping = false;
+  /** The query is over: its last answer came, or it was stopped without waiting. */
+  #ended = false;
   #failure: Error | undefined;
   readonly #done: Promise<void>;
   readonly #failureListeners: ((error: Error) => void)[] = [];
@@ -163,15 +165,21 @@ export class ChangeFeed {
   /** Gives the feed up without waiting for its end (after a failure elsewhere). */
   async abandon(): Promise<void> {
     this.#stopping = true;
+    if (this.#ended) return;
+    this.#ended = true;
     await this.#transport.stop(this.#token);
   }
 
   async #read(): Promise<void> {
+    // Whether the server sent the query's last answer: a STOP after it would name a token the
+    // server no longer knows.
+    let serverEnded = false;
     try {
       while (true) {
         const body = await this.#transport.next(this.#token);
         const { what } = this.#options;
         const { type, items, error } = parseFrame(body, what);
+        serverEnded = type !== PARTIAL;
         if (error) throw new FeedFailedError(`${what}: ${error}`);
         if (type === SEQUENCE && this.#stopping) break;
         if (type !== PARTIAL) throw new FeedFailedError(`${what}: the server ended the feed`);
@@ -180,10 +188,14 @@ export class ChangeFeed {
         // After a STOP, the answer to it (or to a CONTINUE it crossed) is all that remains.
         if (!this.#stopping) await this.#transport.continue(this.#token);
       }
+      this.#ended = true;
       this.#transport.finish(this.#token);
     } catch (error) {
       this.#fail(error);
-      await this.#transport.stop(this.#token);
+      if (this.#ended) return;
+      this.#ended = true;
+      if (serverEnded) this.#transport.finish(this.#token);
+      else await this.#transport.stop(this.#token);
     }
   }
 
