@@ -12,7 +12,7 @@ import { readArchive } from "../src/archive/tar_reader.ts";
 import { dump } from "../src/dump/run.ts";
 import { restore } from "../src/restore/run.ts";
 import { parseRate } from "../src/throttle/rate.ts";
-import { type TestTarget, testTarget } from "./support/target.ts";
+import { faultsSkipReason, type TestTarget, testTarget } from "./support/target.ts";
 
 function connectOf(target: TestTarget) {
   return { host: target.host, port: target.port, password: target.password };
@@ -189,4 +189,125 @@ Deno.test("point in time: --no-capture writes no .changes entry and no capture r
     await Deno.remove(dir, { recursive: true });
     await target.cleanup();
   }
+});
+
+/** Dumps `db` into `file`, collecting the progress output (warnings included). */
+async function dumpCollecting(target: TestTarget, db: string, file: string, output: string[]) {
+  return await dump({
+    connect: connectOf(target),
+    file,
+    exports: [db],
+    retryDelayMs: 20,
+    progress: { write: (text) => output.push(text), intervalMs: 60_000 },
+  });
+}
+
+Deno.test({
+  name: "point in time: a feed that overflows makes its table be read again under a new feed",
+  ignore: faultsSkipReason !== undefined,
+  fn: async () => {
+    const target = await testTarget();
+    const dir = await Deno.makeTempDir();
+    try {
+      const db = target.uniqueDb("pitover");
+      await seed(target, db, 500);
+      // The first feed on `a` reports skipped changes right after it is ready.
+      target.server!.faults.overflowFeeds({ db, table: "a" }, 1);
+      const output: string[] = [];
+      const file = `${dir}/over.tar.gz`;
+      const summary = await dumpCollecting(target, db, file, output);
+      assert.equal(summary.documents, 1000);
+      assert.ok(
+        output.some((line) =>
+          /Changefeed cache over array size limit, skipped \d+ elements?\.; reading .*\.a again/
+            .test(line)
+        ),
+        output.join(""),
+      );
+      const archived = await archiveState(file);
+      assert.equal(archived.cuts.size, 1);
+      const source = await contents(target, db);
+      for (const table of ["a", "b"]) {
+        assert.deepEqual(archived.tables.get(table), source.get(table), `table ${table}`);
+      }
+    } finally {
+      target.server?.faults.reset();
+      await target.cleanup();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "point in time: a feed aborted in the middle of the read makes its table be read again",
+  ignore: faultsSkipReason !== undefined,
+  fn: async () => {
+    const target = await testTarget();
+    const dir = await Deno.makeTempDir();
+    try {
+      const db = target.uniqueDb("pitabort");
+      await seed(target, db, 3000);
+      const faults = target.server!.faults;
+      // Once 1,000 documents have been sent (the middle of the first table's read), every feed
+      // on the database is aborted, as when a table becomes unavailable.
+      let sent = 0;
+      let aborted = 0;
+      const allow = faults.allowDocuments.bind(faults);
+      faults.allowDocuments = (count: number) => {
+        sent += count;
+        if (sent > 1000 && aborted === 0) aborted = faults.abortFeeds({ db });
+        return allow(count);
+      };
+      const output: string[] = [];
+      const file = `${dir}/abort.tar.gz`;
+      const summary = await dumpCollecting(target, db, file, output);
+      assert.ok(aborted > 0, "a feed was aborted");
+      assert.equal(summary.documents, 6000);
+      assert.ok(
+        output.some((line) => /Changefeed aborted \(unavailable\)\.; reading/.test(line)),
+        output.join(""),
+      );
+      const archived = await archiveState(file);
+      const source = await contents(target, db);
+      for (const table of ["a", "b"]) {
+        assert.deepEqual(archived.tables.get(table), source.get(table), `table ${table}`);
+      }
+    } finally {
+      target.server?.faults.reset();
+      await target.cleanup();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "point in time: a table whose feed keeps failing stops the dump with one line and no archive",
+  ignore: faultsSkipReason !== undefined,
+  fn: async () => {
+    const target = await testTarget();
+    const dir = await Deno.makeTempDir();
+    try {
+      const db = target.uniqueDb("pitfail");
+      await seed(target, db, 50);
+      target.server!.faults.overflowFeeds({ db, table: "b" }, 100);
+      const file = `${dir}/fail.tar.gz`;
+      await assert.rejects(
+        dumpCollecting(target, db, file, []),
+        (error: Error) => {
+          assert.match(
+            error.message,
+            /\.b: its changes could not be captured in 3 reads \(.*skipped.*\): the dump cannot hold one point in time; .*--no-capture/,
+          );
+          assert.ok(!error.message.includes("\n"), "one line");
+          return true;
+        },
+      );
+      assert.deepEqual([...Deno.readDirSync(dir)], [], "no archive, no spool left behind");
+    } finally {
+      target.server?.faults.reset();
+      await target.cleanup();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
