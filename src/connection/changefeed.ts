@@ -91,7 +91,6 @@ export class ChangeFeed {
   #ended = false;
   #failure: Error | undefined;
   readonly #done: Promise<void>;
-  readonly #failureListeners: ((error: Error) => void)[] = [];
 
   private constructor(transport: Transport, token: number, options: FeedOptions) {
     this.#transport = transport;
@@ -137,12 +136,6 @@ export class ChangeFeed {
   /** Why the feed failed, once it has. */
   get failure(): Error | undefined {
     return this.#failure;
-  }
-
-  /** Calls `listener` once, when the feed fails (at once if it already has). */
-  onFailure(listener: (error: Error) => void): void {
-    if (this.#failure) listener(this.#failure);
-    else this.#failureListeners.push(listener);
   }
 
   /**
@@ -205,7 +198,6 @@ export class ChangeFeed {
       `${this.#options.what}: ${error instanceof Error ? error.message : String(error)}`,
       { cause: error },
     );
-    for (const listener of this.#failureListeners.splice(0)) listener(this.#failure);
   }
 }
 

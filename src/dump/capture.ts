@@ -34,6 +34,9 @@ export const FEED_QUEUE_SIZE = 100_000;
 /** Bytes of changes a table keeps in memory before its spool moves to a file. */
 const CHANGES_MEMORY_BYTES = 256 * 1024;
 
+/** Compressed bytes of tables waiting for the cut that stay in memory; beyond, they go to disk. */
+const HELD_MEMORY_BYTES = 16 * 1024 * 1024;
+
 let spoolCounter = 0;
 
 /**
@@ -53,8 +56,7 @@ export class TableCapture {
   /** Lines in {@link spool}. */
   changes = 0;
   #feed: ChangeFeed | undefined;
-  #failure: Error | undefined;
-  readonly #failureListeners: ((error: Error) => void)[] = [];
+  #discarded: Error | undefined;
 
   constructor(name: TableName, spoolDir: string) {
     this.name = name;
@@ -63,13 +65,7 @@ export class TableCapture {
 
   /** Why the capture cannot be trusted, once a change may have been lost. */
   get failure(): Error | undefined {
-    return this.#failure;
-  }
-
-  /** Calls `listener` once, when the capture fails (at once if it already has). */
-  onFailure(listener: (error: Error) => void): void {
-    if (this.#failure) listener(this.#failure);
-    else this.#failureListeners.push(listener);
+    return this.#feed?.failure ?? this.#discarded;
   }
 
   /** Appends a batch of changes, as one write. */
@@ -89,29 +85,18 @@ export class TableCapture {
   /** @internal Set by {@link Capture.watch} once the feed is ready. */
   attach(feed: ChangeFeed): void {
     this.#feed = feed;
-    feed.onFailure((error) => this.fail(error));
-  }
-
-  /** @internal */
-  fail(error: Error): void {
-    if (this.#failure) return;
-    this.#failure = error;
-    for (const listener of this.#failureListeners.splice(0)) listener(error);
   }
 
   /** Ends the feed, keeping what the server sent before it saw the STOP. */
   async stop(): Promise<void> {
-    try {
-      await this.#feed?.stop();
-    } catch (error) {
-      this.fail(error as Error);
-    }
+    // A feed that fails here says so in its `failure`.
+    await this.#feed?.stop().catch(() => {});
     await this.spool.finish();
   }
 
   /** Gives the feed up and deletes the changes (the table is read again, or the dump failed). */
   async discard(): Promise<void> {
-    this.fail(new Error("discarded"));
+    this.#discarded ??= new Error("discarded");
     await this.#feed?.abandon().catch(() => {});
     await this.spool.remove();
   }
@@ -140,6 +125,8 @@ export interface CaptureOptions {
 export class Capture {
   readonly #options: CaptureOptions;
   readonly #tables = new Set<TableCapture>();
+  /** Bytes of held spools in memory ({@link hold}). */
+  #heldInMemory = 0;
 
   constructor(options: CaptureOptions) {
     this.#options = options;
@@ -172,6 +159,18 @@ export class Capture {
       await captured.spool.remove();
       throw error;
     }
+  }
+
+  /**
+   * Keeps a read table's spool, which waits for the cut, in memory while the dump's budget allows
+   * (16 MiB in all), else moves it to disk: waiting costs disk, not memory.
+   */
+  async hold(spool: Spool): Promise<void> {
+    if (spool.onDisk) return;
+    if (this.#heldInMemory + spool.size > HELD_MEMORY_BYTES) return await spool.spill();
+    const size = spool.size;
+    this.#heldInMemory += size;
+    spool.onRemove = () => (this.#heldInMemory -= size);
   }
 
   /** Forgets a table's capture and deletes its changes (its table is read again). */

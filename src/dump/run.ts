@@ -24,9 +24,8 @@ import { checkTarget, openFileOutput, type Output, stdoutOutput } from "./output
 import { planTables } from "./plan.ts";
 import { runPool } from "./pool.ts";
 import {
-  CAPTURE_ATTEMPTS,
-  captureFailed,
   exportTable,
+  readAgain,
   type ReadTable,
   readTable,
   type TableJob,
@@ -34,7 +33,7 @@ import {
   writeTable,
 } from "./table.ts";
 import { Capture } from "./capture.ts";
-import { BackupError } from "../errors.ts";
+import { BackupError, firstLine } from "../errors.ts";
 
 /** Defaults of the tuning options. */
 export const DUMP_DEFAULTS = {
@@ -209,23 +208,14 @@ async function cutAll(
   link: Link,
 ): Promise<Date> {
   for (let i = 0; i < reads.length; i++) {
-    let read = reads[i];
-    while (read.captured!.failure) {
-      const label = `${read.name.db}.${read.name.table}`;
-      const failure = read.captured!.failure;
-      if (read.attempts >= CAPTURE_ATTEMPTS) throw captureFailed(label, failure, read.attempts);
-      job.warn?.(`${failure.message.split("\n")[0]}; reading ${label} again`);
-      await read.spool.remove();
-      await capture.drop(read.captured!);
-      read = reads[i] = await readTable(job, link, read.name, read.attempts);
-    }
+    while (reads[i].captured!.failure) reads[i] = await readAgain(job, link, reads[i]);
   }
   const cut = await capture.cut();
   const lost = reads.find((read) => read.captured!.failure);
   if (lost) {
     throw new BackupError(
       `${lost.name.db}.${lost.name.table}: its changefeed failed at the cut (${
-        lost.captured!.failure!.message.split("\n")[0]
+        firstLine(lost.captured!.failure)
       }): the dump cannot hold one point in time; run it again`,
     );
   }

@@ -32,7 +32,7 @@ import type { Throttle } from "../throttle/throttle.ts";
 import { Spool } from "./spool.ts";
 import type { Capture, TableCapture } from "./capture.ts";
 import { FeedFailedError } from "../connection/changefeed.ts";
-import { BackupError } from "../errors.ts";
+import { BackupError, firstLine } from "../errors.ts";
 import type { DeflatedBody } from "../archive/deflate_pool.ts";
 
 /** What every table export shares. */
@@ -87,10 +87,6 @@ let spoolCounter = 0;
  * fails this often means changes come faster than they can be taken.
  */
 export const CAPTURE_ATTEMPTS = 3;
-
-/** Compressed bytes of tables waiting for the cut that stay in memory; beyond, they go to disk. */
-const HELD_MEMORY_BYTES = 16 * 1024 * 1024;
-let heldInMemory = 0;
 
 /** A table read, its entries not yet in the archive. */
 export interface ReadTable {
@@ -182,8 +178,7 @@ export async function readTable(
     } catch (error) {
       watching = undefined;
       if (!(error instanceof FeedFailedError)) throw error;
-      if (attempts >= CAPTURE_ATTEMPTS) throw captureFailed(label, error, attempts);
-      job.warn?.(`${firstLineOf(error)}; trying again`);
+      retryCapture(job, label, error, attempts, "trying again");
       continue;
     }
     // Spool files are numbered: table names may hold characters a file system dislikes.
@@ -204,7 +199,7 @@ export async function readTable(
       const json = await body.finish();
       await spool.finish();
       job.signal.throwIfAborted();
-      if (captured) await hold(spool);
+      if (captured) await job.capture!.hold(spool);
       kept = true;
       return {
         name,
@@ -219,8 +214,7 @@ export async function readTable(
       };
     } catch (error) {
       if (!(error instanceof FeedFailedError) || !captured) throw error;
-      if (attempts >= CAPTURE_ATTEMPTS) throw captureFailed(label, error, attempts);
-      job.warn?.(`${firstLineOf(error)}; reading ${label} again`);
+      retryCapture(job, label, error, attempts, `reading ${label} again`);
     } finally {
       body.abort();
       if (!kept) {
@@ -231,30 +225,43 @@ export async function readTable(
   }
 }
 
-/** The one-line error of a table whose changes could not be captured. */
-export function captureFailed(label: string, error: unknown, attempts: number): BackupError {
-  return new BackupError(
+/**
+ * Reads again, under a new feed, a table whose capture failed after its read (the other feeds
+ * run on meanwhile), or throws once it has been read {@link CAPTURE_ATTEMPTS} times.
+ *
+ * @example
+ * ```ts
+ * while (read.captured?.failure) read = await readAgain(job, link, read);
+ * ```
+ */
+export async function readAgain(job: TableJob, link: Link, read: ReadTable): Promise<ReadTable> {
+  const label = `${read.name.db}.${read.name.table}`;
+  retryCapture(job, label, read.captured!.failure, read.attempts, `reading ${label} again`);
+  await read.spool.remove();
+  await job.capture!.drop(read.captured!);
+  return await readTable(job, link, read.name, read.attempts);
+}
+
+/**
+ * After a capture failed on the `attempts`-th read of a table: warns that it is tried again
+ * (`next` says how), or throws the one-line error of a table whose changes cannot be captured.
+ */
+function retryCapture(
+  job: TableJob,
+  label: string,
+  error: unknown,
+  attempts: number,
+  next: string,
+): void {
+  if (attempts < CAPTURE_ATTEMPTS) return job.warn?.(`${firstLine(error)}; ${next}`);
+  throw new BackupError(
     `${label}: its changes could not be captured in ${attempts} reads (${
-      firstLineOf(error)
+      firstLine(error)
     }): the dump cannot hold one point in time; run it again when writes are fewer, or with ` +
       `--no-capture for a dump without one`,
     undefined,
     { cause: error },
   );
-}
-
-function firstLineOf(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split("\n")[0];
-}
-
-/** Keeps a table's compressed bytes in memory while the budget allows, else on disk. */
-async function hold(spool: Spool): Promise<void> {
-  if (spool.onDisk) return;
-  if (heldInMemory + spool.size <= HELD_MEMORY_BYTES) {
-    heldInMemory += spool.size;
-    const size = spool.size;
-    spool.onRemove = () => (heldInMemory -= size);
-  } else await spool.spill();
 }
 
 /**
