@@ -20,7 +20,7 @@
 
 import type { Change } from "../archive/changes.ts";
 import { DEFAULT_BATCH_BYTES, DEFAULT_BATCH_DOCUMENTS } from "../archive/documents.ts";
-import type { Connection, WriteResult } from "../connection/driver.ts";
+import type { WriteResult } from "../connection/driver.ts";
 import type { Link, LinkTable } from "../connection/link.ts";
 import { BackupError } from "../errors.ts";
 import type { Throttle } from "../throttle/throttle.ts";
@@ -244,25 +244,15 @@ async function writeOnce(
   batch: ChangeBatch,
   durability: "soft" | "hard",
 ): Promise<WriteResult> {
-  while (true) {
-    let conn: Connection | undefined;
-    try {
-      conn = await link.connection();
-      const result = batch.kind === "insert"
-        ? await conn.insertJson(where.db, where.table, batch.text, {
-          durability,
-          conflict: "replace",
-        })
-        : await conn.deleteKeysJson(where.db, where.table, batch.text, { durability });
-      link.succeeded();
-      return result;
-    } catch (error) {
-      await link.recover(error, `restoring ${where.db}.${where.table} (replaying its changes)`, {
-        conn,
-        table: where,
-      });
-    }
-  }
+  const { db, table } = where;
+  return await link.run(
+    (conn) =>
+      batch.kind === "insert"
+        ? conn.insertJson(db, table, batch.text, { durability, conflict: "replace" })
+        : conn.deleteKeysJson(db, table, batch.text, { durability }),
+    `restoring ${db}.${table} (replaying its changes)`,
+    where,
+  );
 }
 
 /** Throws unless the server applied the batch without error. */
