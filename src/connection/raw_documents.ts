@@ -10,6 +10,7 @@ import type { RawBatch } from "./raw_batch.ts";
 import { FastDocumentScanner, type FastScan } from "./document_scan.ts";
 import {
   decodeAt as decodeJson,
+  JSON_BYTES,
   JsonBytesError,
   memberValue,
   skipSpace,
@@ -17,13 +18,7 @@ import {
   skipValue,
 } from "../json/bytes.ts";
 
-const QUOTE = 0x22;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const COMMA = 0x2c;
-const COLON = 0x3a;
+const { QUOTE, OPEN_BRACE, CLOSE_BRACE, OPEN_BRACKET, CLOSE_BRACKET, COMMA, COLON } = JSON_BYTES;
 
 /** A response frame scanned for its documents. */
 export interface ScannedResponse {
