@@ -262,3 +262,33 @@ Deno.test("compression workers: thousands of small streams reuse a few blocks in
     pool.close();
   }
 });
+
+Deno.test("compression workers: small bodies share one worker; a second starts for a large one", async () => {
+  const pool = new DeflatePool({ level: 1, workers: 2 });
+  try {
+    const doc = new TextEncoder().encode('[\n{"id":1,"name":"a small table"}\n]\n');
+    const small = async () => {
+      const stream = pool.open({ output: () => {} });
+      await stream.write(doc);
+      return await stream.finish();
+    };
+    // Three small tables in flight at a time, and pieces beside them.
+    for (let round = 0; round < 20; round++) {
+      await Promise.all([small(), small(), small(), pool.deflatePiece(doc)]);
+    }
+    assert.equal(pool.workers, 1);
+    // Two large bodies at once: the second takes a worker of its own.
+    const big = new Uint8Array(3 * 1024 * 1024).fill(0x61);
+    const large = async () => {
+      const stream = pool.open({ output: () => {} });
+      await stream.write(big);
+      return await stream.finish();
+    };
+    const [a, b] = await Promise.all([large(), large()]);
+    assert.equal(a.size, big.length);
+    assert.equal(b.size, big.length);
+    assert.equal(pool.workers, 2);
+  } finally {
+    pool.close();
+  }
+});

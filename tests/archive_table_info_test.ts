@@ -4,6 +4,8 @@ import {
   type BackupRecord,
   decodeInfo,
   encodeInfo,
+  finishInfo,
+  prepareInfo,
   savedConfigFromTableConfig,
 } from "../src/archive/table_info.ts";
 import { ArchiveError } from "../src/archive/errors.ts";
@@ -272,4 +274,42 @@ Deno.test("savedConfigFromTableConfig() keeps counts and settings, no server nam
   assert.equal(savedConfigFromTableConfig({ ...raw, shards: [] }), undefined);
   assert.equal(savedConfigFromTableConfig({ ...raw, shards: [{}] }), undefined);
   assert.equal(savedConfigFromTableConfig({ ...raw, durability: undefined }), undefined);
+});
+
+Deno.test("prepareInfo + finishInfo: the same bytes as the whole object encoded, the record last", () => {
+  const info = {
+    db: { id: "f58e", name: "league", type: "DB" },
+    doc_count_estimates: [3],
+    id: "fd9c",
+    indexes: ["email"],
+    name: "users",
+    primary_key: "uid",
+    type: "TABLE",
+    [BACKUP_RECORD_KEY]: { stale: true },
+  } as unknown as TableInfo;
+  const indexes = [{
+    index: "email",
+    ready: true,
+    function: { $reql_type$: "BINARY", data: "AAE=" },
+  }] as unknown as IndexStatus[];
+  const hook = { function: { $reql_type$: "BINARY", data: "AAI=" }, query: "x" } as WriteHook;
+  const record: BackupRecord = {
+    tool: "rethinkdb-backup",
+    version: "1.0.0",
+    documents: 3,
+    json_bytes: 10,
+    json_sha256: "ab".repeat(32),
+    read_started: "2026-12-06T10:00:00.000Z",
+    read_ended: "2026-12-06T10:00:00.001Z",
+  };
+  const whole = { ...info, indexes, write_hook: hook } as Record<string, unknown>;
+  delete whole[BACKUP_RECORD_KEY];
+  const decoder = new TextDecoder();
+  const prepared = prepareInfo(info, indexes, hook);
+  assert.equal(decoder.decode(finishInfo(prepared)), `${JSON.stringify(whole)}\n`);
+  whole[BACKUP_RECORD_KEY] = record;
+  assert.equal(decoder.decode(finishInfo(prepared, record)), `${JSON.stringify(whole)}\n`);
+  assert.deepEqual(finishInfo(prepared, record), encodeInfo(info, indexes, hook, record));
+  const decoded = decodeInfo(finishInfo(prepared, record), "top/league/users.info");
+  assert.deepEqual(decoded.backup, record);
 });

@@ -65,21 +65,23 @@ Deno.test("FrameReader: chunks are not kept, so one read buffer serves every rea
 
 Deno.test("FrameReader: a released body's buffer holds a later frame; an unreleased one is never reused", () => {
   const reader = new FrameReader();
-  const [first] = reader.push(stream([[1, '{"t":3,"r":["first"]}']]));
-  const [kept] = reader.push(stream([[2, '{"t":3,"r":["kept"]}']]));
+  // Pooled bodies are those of 16 KiB and more (smaller ones get a buffer of their size).
+  const pad = "x".repeat(20_000);
+  const [first] = reader.push(stream([[1, `{"t":3,"r":["first${pad}"]}`]]));
+  const [kept] = reader.push(stream([[2, `{"t":3,"r":["kept${pad}"]}`]]));
   assert.notEqual(first.body.buffer, kept.body.buffer);
   reader.release(first.body);
   reader.release(first.body); // twice is harmless
-  const [third] = reader.push(stream([[3, '{"t":3,"r":["third"]}']]));
+  const [third] = reader.push(stream([[3, `{"t":3,"r":["third${pad}"]}`]]));
   assert.equal(third.body.buffer, first.body.buffer, "the released buffer is reused");
-  const [fourth] = reader.push(stream([[4, '{"t":2,"r":["fourth"]}']]));
+  const [fourth] = reader.push(stream([[4, `{"t":2,"r":["fourth${pad}"]}`]]));
   assert.notEqual(fourth.body.buffer, third.body.buffer, "a buffer in use is not handed out twice");
   assert.notEqual(fourth.body.buffer, kept.body.buffer);
-  assert.equal(new TextDecoder().decode(kept.body), '{"t":3,"r":["kept"]}');
+  assert.equal(new TextDecoder().decode(kept.body), `{"t":3,"r":["kept${pad}"]}`);
   // A body the reader did not allocate is not taken in.
   const foreign = new TextEncoder().encode('{"t":1,"r":[0]}');
   reader.release(foreign);
-  const [fifth] = reader.push(stream([[5, '{"t":1,"r":[5]}']]));
+  const [fifth] = reader.push(stream([[5, `{"t":1,"r":["${pad}"]}`]]));
   assert.notEqual(fifth.body.buffer, foreign.buffer);
 });
 
@@ -162,4 +164,34 @@ Deno.test("encodeFrameParts: a large body is written apart from its header, same
   assert.equal(frame.token, 7);
   assert.equal(new TextDecoder().decode(frame.body), json);
   assert.equal(encodeFrameParts(7, "[2]").length, 1);
+});
+
+Deno.test("FrameReader: a small body gets a buffer of its own size; a larger one a pooled buffer", () => {
+  const reader = new FrameReader();
+  const frame = (token: number, body: string) => {
+    const bytes = new TextEncoder().encode(body);
+    const out = new Uint8Array(12 + bytes.length);
+    const view = new DataView(out.buffer);
+    view.setUint32(0, token, true);
+    view.setUint32(8, bytes.length, true);
+    out.set(bytes, 12);
+    return out;
+  };
+  // A thousand small answers held at once (a thousand feeds stopped together) cost their size.
+  const held = [];
+  for (let token = 1; token <= 1000; token++) {
+    const [answer] = reader.push(frame(token, `{"t":2,"r":[]}`));
+    assert.equal(answer.body.buffer.byteLength, answer.body.length);
+    held.push(answer);
+  }
+  assert.equal(held.length, 1000);
+  const large = reader.push(frame(1001, `[${"1,".repeat(20_000)}1]`))[0];
+  assert.ok(large.body.buffer.byteLength >= 64 * 1024);
+  const length = large.body.length;
+  const buffer = large.body.buffer;
+  reader.release(large.body);
+  // Released, the pooled buffer holds the next large frame.
+  const next = reader.push(frame(1002, `[${"2,".repeat(20_000)}2]`))[0];
+  assert.equal(next.body.length, length);
+  assert.equal(next.body.buffer, buffer);
 });

@@ -70,6 +70,14 @@ interface PendingPiece {
   reject: (error: Error) => void;
 }
 
+/** How a stream takes its worker from the pool, and gives it back. */
+interface StreamSlot {
+  /** Picks the worker (`large`: the stream fills whole blocks) and opens the stream there. */
+  bind(large: boolean): Worker;
+  /** The stream is done with its worker (or never took one). */
+  release(): void;
+}
+
 /** A worker, how many streams it has, and why it failed, once it has. */
 interface Slot {
   worker: Worker;
@@ -138,6 +146,11 @@ export class DeflatePool {
     return this.#blocksMade;
   }
 
+  /** Workers started so far: one for any number of small bodies, more only for large ones. */
+  get workers(): number {
+    return this.#workers.length;
+  }
+
   /** zlib's level of every stream. */
   get level(): number {
     return this.#level;
@@ -152,20 +165,29 @@ export class DeflatePool {
     this.#spawn();
   }
 
-  /** Starts a stream on the least busy worker. */
+  /**
+   * Starts a stream. It takes its worker when it first hands one over (see {@link bind}): a
+   * body of less than a block never needs a worker of its own.
+   */
   open(options: DeflateStreamOptions): DeflateStream {
     if (this.#closed) throw stoppedError();
-    const slot = this.#slot();
     const id = this.#nextId++;
-    const stream = new DeflateStream(id, slot.worker, options, this.#blocks, () => {
-      this.#streams.delete(id);
-      slot.streams--;
+    let slot: Slot | undefined;
+    const stream = new DeflateStream(id, options, this.#blocks, {
+      bind: (large) => {
+        slot = this.#slot(large);
+        slot.streams++;
+        // A worker that failed before this stream (while starting, say) fails it at once.
+        if (slot.failure) stream.fail(slot.failure);
+        slot.worker.postMessage({ id, open: true, level: this.#level, sha256: !!options.sha256 });
+        return slot.worker;
+      },
+      release: () => {
+        this.#streams.delete(id);
+        if (slot) slot.streams--;
+      },
     });
     this.#streams.set(id, stream);
-    slot.streams++;
-    // A worker that failed before this stream (while starting, say) fails it at once.
-    if (slot.failure) stream.fail(slot.failure);
-    slot.worker.postMessage({ id, open: true, level: this.#level, sha256: !!options.sha256 });
     return stream;
   }
 
@@ -177,7 +199,7 @@ export class DeflatePool {
    */
   deflatePiece(bytes: Uint8Array, final = false): Promise<DeflatedPiece> {
     if (this.#closed) return Promise.reject(stoppedError());
-    const slot = this.#slot();
+    const slot = this.#slot(false);
     if (slot.failure) return Promise.reject(slot.failure);
     const id = this.#nextId++;
     return new Promise<DeflatedPiece>((resolve, reject) => {
@@ -197,10 +219,18 @@ export class DeflatePool {
     for (const { worker } of this.#workers) worker.terminate();
   }
 
-  #slot(): Slot {
+  /**
+   * The worker for a stream's first block, or for a piece: an idle one, else a new one for a
+   * `large` stream (one that filled a whole block) while there is room, else the least busy.
+   * Small bodies share the first worker: each worker costs some 14 MB, and a dump of a
+   * thousand small tables kept two busy for nothing.
+   */
+  #slot(large: boolean): Slot {
     const idle = this.#workers.find((slot) => slot.streams === 0);
     if (idle) return idle;
-    if (this.#workers.length < this.#size) return this.#spawn();
+    if (this.#workers.length === 0 || (large && this.#workers.length < this.#size)) {
+      return this.#spawn();
+    }
     return this.#workers.reduce((a, b) => (b.streams < a.streams ? b : a));
   }
 
@@ -248,10 +278,10 @@ export class DeflatePool {
  */
 export class DeflateStream {
   readonly #id: number;
-  /** The worker this stream runs on. */
-  readonly worker: Worker;
+  /** The worker this stream runs on, once it has handed one a block. */
+  worker: Worker | undefined;
   readonly #options: DeflateStreamOptions;
-  readonly #release: () => void;
+  readonly #slot: StreamSlot;
   readonly #blocks: BlockCache;
   #block: Uint8Array | undefined;
   #filled = 0;
@@ -265,18 +295,11 @@ export class DeflateStream {
   #released = false;
 
   /** Use {@link DeflatePool.open}. */
-  constructor(
-    id: number,
-    worker: Worker,
-    options: DeflateStreamOptions,
-    blocks: BlockCache,
-    release: () => void,
-  ) {
+  constructor(id: number, options: DeflateStreamOptions, blocks: BlockCache, slot: StreamSlot) {
     this.#id = id;
-    this.worker = worker;
     this.#options = options;
     this.#blocks = blocks;
-    this.#release = release;
+    this.#slot = slot;
   }
 
   /**
@@ -321,9 +344,11 @@ export class DeflateStream {
     if (this.#failure) throw this.#failure;
     if (this.#filled > 0) this.#dispatch();
     this.#ended = true;
+    const worker = this.#worker(false);
+    if (this.#failure) throw this.#failure;
     const body = await new Promise<DeflatedBody>((resolve, reject) => {
       this.#done = { resolve, reject };
-      this.worker.postMessage({ id: this.#id, finish: true });
+      worker.postMessage({ id: this.#id, finish: true });
     });
     await this.#output;
     if (this.#failure) throw this.#failure;
@@ -333,14 +358,18 @@ export class DeflateStream {
   /** Abandons the stream (nothing more is compressed); safe to call at any time. */
   abort(): void {
     if (this.#failure || this.#released) return;
-    this.worker.postMessage({ id: this.#id, close: true });
+    this.worker?.postMessage({ id: this.#id, close: true });
     this.fail(new Error("the compression was abandoned"));
   }
 
   #dispatch(): void {
     const block = this.#block!;
     this.#blocksInFlight++;
-    this.worker.postMessage({ id: this.#id, block, length: this.#filled }, [
+    this.#worker(this.#filled === BLOCK_SIZE).postMessage({
+      id: this.#id,
+      block,
+      length: this.#filled,
+    }, [
       block.buffer as ArrayBuffer,
     ]);
     this.#block = undefined;
@@ -382,10 +411,15 @@ export class DeflateStream {
     this.#done?.reject(this.#failure);
   }
 
+  /** The stream's worker, bound now if it has none yet; `large`: it fills whole blocks. */
+  #worker(large: boolean): Worker {
+    return this.worker ??= this.#slot.bind(large);
+  }
+
   #releaseSlot(): void {
     if (this.#released) return;
     this.#released = true;
-    this.#release();
+    this.#slot.release();
     // A block being filled goes back for the next stream (one in a worker comes back there).
     if (this.#block !== undefined && !this.#ended) this.#blocks.give(this.#block);
     this.#block = undefined;

@@ -33,6 +33,13 @@ const POOL_SIZE = 4;
 const POOL_GRAIN = 64 * 1024;
 
 /**
+ * Smaller bodies (metadata answers, a feed's changes, a STOP's answer) get a buffer of their
+ * exact size, left to the collector: a pooled 64 KiB buffer for each of a thousand feeds'
+ * answers arriving together was 86 MB of a 1,000-table dump's peak RSS.
+ */
+const SMALL_BODY = 16 * 1024;
+
+/**
  * Larger bodies get a buffer of their own and are not reused (a pool of 30 MB documents would
  * hold memory for nothing). A long table read comes in frames of about 1.3 MB.
  */
@@ -138,7 +145,11 @@ export class FrameReader {
     const length = view.getUint32(8, true);
     const token = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
     const large = length >= LARGE_FRAME;
-    const body = length > POOL_MAX_BODY ? this.#allocateUnpooled(length) : this.#allocate(length);
+    const body = length < SMALL_BODY
+      ? new Uint8Array(length)
+      : length > POOL_MAX_BODY
+      ? this.#allocateUnpooled(length)
+      : this.#allocate(length);
     this.#current = { token, body, filled: 0, large };
   }
 

@@ -35,7 +35,7 @@ export const FEED_QUEUE_SIZE = 100_000;
 const CHANGES_MEMORY_BYTES = 256 * 1024;
 
 /** Compressed bytes of tables waiting for the cut that stay in memory; beyond, they go to disk. */
-const HELD_MEMORY_BYTES = 16 * 1024 * 1024;
+const HELD_MEMORY_BYTES = 2 * 1024 * 1024;
 
 let spoolCounter = 0;
 

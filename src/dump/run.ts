@@ -33,6 +33,7 @@ import {
   writeTable,
 } from "./table.ts";
 import { Capture } from "./capture.ts";
+import { MemoryGovernor } from "../memory/governor.ts";
 import { BackupError, firstLine } from "../errors.ts";
 
 /** Defaults of the tuning options. */
@@ -63,6 +64,7 @@ export const DUMP_DEFAULTS = {
  */
 export async function dump(options: DumpOptions): Promise<DumpSummary> {
   const started = performance.now();
+  const governor = MemoryGovernor.start();
   const now = options.now ?? new Date();
   options.signal?.throwIfAborted();
   const toStdout = options.file === "-";
@@ -184,6 +186,7 @@ export async function dump(options: DumpOptions): Promise<DumpSummary> {
     await output?.discard();
     throw reason;
   } finally {
+    governor.stop();
     signal.removeEventListener("abort", abortArchive);
     options.signal?.removeEventListener("abort", forward);
     progress.stop();

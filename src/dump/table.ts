@@ -17,8 +17,11 @@ import type {
 import { DOCUMENT_SEPARATOR, DocumentsEncoder } from "../archive/documents.ts";
 import {
   type BackupRecord,
-  encodeInfo,
+  finishInfo,
+  type PreparedInfo,
+  prepareInfo,
   savedConfigFromTableConfig,
+  type SavedTableConfig,
 } from "../archive/table_info.ts";
 import { ServerError } from "../connection/driver.ts";
 import { VERSION } from "../version.ts";
@@ -88,10 +91,18 @@ let spoolCounter = 0;
  */
 export const CAPTURE_ATTEMPTS = 3;
 
-/** A table read, its entries not yet in the archive. */
+/**
+ * A table read, its entries not yet in the archive: with capture, thousands may wait for the
+ * cut, so only what the entries need is kept, compactly.
+ */
 export interface ReadTable {
   name: TableName;
-  meta: TableMeta;
+  /** The `.info` entry but for its backup record. */
+  info: PreparedInfo;
+  /** The configuration saved in the record, if the user may read it. */
+  config: SavedTableConfig | undefined;
+  indexes: number;
+  writeHook: boolean;
   documents: number;
   /** The `.json` entry, compressed into {@link spool}. */
   json: DeflatedBody;
@@ -203,7 +214,10 @@ export async function readTable(
       kept = true;
       return {
         name,
-        meta,
+        info: prepareInfo(meta.info, meta.indexes, meta.writeHook),
+        config: savedConfigFromTableConfig(meta.config),
+        indexes: meta.indexes.length,
+        writeHook: meta.writeHook !== null,
         documents,
         json,
         spool,
@@ -279,7 +293,7 @@ export async function writeTable(
   read: ReadTable,
   cut?: Date,
 ): Promise<TableResult> {
-  const { name, meta, json, spool, captured } = read;
+  const { name, json, spool, captured } = read;
   const { db, table } = name;
   const label = `${db}.${table}`;
   let changes: { body: DeflatedBody; spool: Spool } | undefined;
@@ -293,8 +307,7 @@ export async function writeTable(
       read_started: read.readStarted.toISOString(),
       read_ended: read.readEnded.toISOString(),
     };
-    const config = savedConfigFromTableConfig(meta.config);
-    if (config) record.config = config;
+    if (read.config) record.config = read.config;
     if (captured && cut) {
       if (captured.changes > 0) changes = await compressChanges(job, captured);
       record.capture = {
@@ -304,7 +317,7 @@ export async function writeTable(
         changes_sha256: changes?.body.sha256 ?? EMPTY_SHA256,
       };
     }
-    const info = encodeInfo(meta.info, meta.indexes, meta.writeHook, record);
+    const info = finishInfo(read.info, record);
     // Queued back to back, so a table's `.info` directly precedes its `.json`.
     const added = [
       job.archive.addEntry(entryPath(job.top, db, table, "info"), info.length, info),
@@ -325,8 +338,8 @@ export async function writeTable(
       name,
       documents: read.documents,
       jsonBytes: json.size,
-      indexes: meta.indexes.length,
-      writeHook: meta.writeHook !== null,
+      indexes: read.indexes,
+      writeHook: read.writeHook,
       changes: captured?.changes ?? 0,
     };
   } finally {

@@ -50,6 +50,7 @@ import { parseRenames, targetOf } from "./rename.ts";
 import { type ChangeBatch, ChangeBatcher, replayChanges } from "./replay.ts";
 import { isSelected, parseSelections } from "./selection.ts";
 import { openArchive } from "./source.ts";
+import { MemoryGovernor } from "../memory/governor.ts";
 import {
   insertBatches,
   prepareTable,
@@ -95,6 +96,7 @@ export const RETRY = { retryForMs: 60_000, retryDelayMs: 500 } as const;
  */
 export async function restore(options: RestoreOptions & RestoreInput): Promise<RestoreSummary> {
   const started = performance.now();
+  const governor = MemoryGovernor.start();
   const selections = parseSelections(options.imports ?? []);
   const excludes = parseSelections(options.excludes ?? [], "--exclude");
   const renames = parseRenames(options.renames ?? []);
@@ -558,6 +560,7 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
     }
     throw error;
   } finally {
+    governor.stop();
     options.signal?.removeEventListener("abort", forward);
     progress.stop();
     // Before the pool exists, the planning connection is closed on its own.
