@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import type { TableMetadata } from "../src/archive/table_info.ts";
 import { UsageError } from "../src/errors.ts";
 import { dryRunExitCode, formatPlan, planRestore } from "../src/restore/plan.ts";
+import { describeExisting } from "../src/restore/plan.ts";
 import { parseRenames, targetOf } from "../src/restore/rename.ts";
 
 function meta(extra: Partial<TableMetadata> = {}): TableMetadata {
@@ -157,4 +158,16 @@ Deno.test("formatPlan and the dry-run exit code", () => {
   assert.equal(lines[2].startsWith("other.users: exists, --force would insert into it;"), true);
   assert.equal(lines.at(-1), "dry run: the restore would write 3 tables");
   assert.equal(dryRunExitCode(forced), 0);
+});
+
+Deno.test("describeExisting: names ten of many existing tables, with the total, on one line", () => {
+  const names = Array.from({ length: 1000 }, (_, i) => `many.t${i}`);
+  const line = describeExisting(names);
+  assert.match(
+    line,
+    /^tables many\.t0, many\.t1, .*many\.t9, … \(1000 in all\) already exist; nothing was written\. Use --force/,
+  );
+  assert.ok(line.length < 400, `${line.length} characters`);
+  assert.ok(!line.includes("\n"));
+  assert.match(describeExisting(["league.users"]), /^table league\.users already exists;/);
 });

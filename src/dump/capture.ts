@@ -163,7 +163,7 @@ export class Capture {
 
   /**
    * Keeps a read table's spool, which waits for the cut, in memory while the dump's budget allows
-   * (16 MiB in all), else moves it to disk: waiting costs disk, not memory.
+   * (2 MiB in all), else moves it to disk: waiting costs disk, not memory.
    */
   async hold(spool: Spool): Promise<void> {
     if (spool.onDisk) return;

@@ -12,6 +12,7 @@ import type { RestoreOptions } from "./options.ts";
 import { filterTables } from "../selection/filter.ts";
 import { parseRenames, type Rename, targetOf } from "./rename.ts";
 import { parseSelections } from "./selection.ts";
+import { shortList } from "./ledger.ts";
 
 /** A table of the archive, as the plan needs it. */
 export interface ArchiveTable {
@@ -133,11 +134,7 @@ export function planRestore(input: RestorePlanInput): RestorePlan {
     `${e.target.db}.${e.target.table}`
   );
   if (blocked.length > 0) {
-    refusals.push(
-      `${blocked.length === 1 ? "table" : "tables"} ${blocked.join(", ")} already ${
-        blocked.length === 1 ? "exists" : "exist"
-      }; nothing was written. Use --force to insert into existing tables (documents with the same primary key are replaced), --rename, or -i/--exclude to restore other tables`,
-    );
+    refusals.push(describeExisting(blocked));
   }
   entries.sort((a, b) => compare(a.target, b.target));
   const plan: RestorePlan = { entries, refusals, warnings };
@@ -237,4 +234,19 @@ export function planPrescanned(
     existing,
     force: options.force,
   });
+}
+
+/**
+ * The refusal of a restore into tables that exist, without `--force`: their names (the first ten
+ * of many), and the ways out.
+ *
+ * @example
+ * ```ts
+ * describeExisting(["league.users"]); // "table league.users already exists; nothing was written. …"
+ * ```
+ */
+export function describeExisting(names: string[]): string {
+  return `${names.length === 1 ? "table" : "tables"} ${shortList(names)} already ${
+    names.length === 1 ? "exists" : "exist"
+  }; nothing was written. Use --force to insert into existing tables (documents with the same primary key are replaced), --rename, or -i/--exclude to restore other tables`;
 }

@@ -45,7 +45,7 @@ import { throttleFor } from "../throttle/throttle.ts";
 import { type CreatedByRun, describeRemoval, type Removal, removeCreated } from "./cleanup.ts";
 import { describeStop, RestoreLedger } from "./ledger.ts";
 import type { RestoreOptions, RestoreSummary } from "./options.ts";
-import { type PlanEntry, planPrescanned } from "./plan.ts";
+import { describeExisting, type PlanEntry, planPrescanned } from "./plan.ts";
 import { parseRenames, targetOf } from "./rename.ts";
 import { type ChangeBatch, ChangeBatcher, replayChanges } from "./replay.ts";
 import { isSelected, parseSelections } from "./selection.ts";
@@ -693,11 +693,7 @@ function planFromScan(
 }
 
 function existingTables(names: string[]): BackupError {
-  return new BackupError(
-    `${names.length === 1 ? "table" : "tables"} ${names.join(", ")} already ${
-      names.length === 1 ? "exists" : "exist"
-    }; nothing was written. Use --force to insert into existing tables (documents with the same primary key are replaced), --rename, or -i/--exclude to restore other tables`,
-  );
+  return new BackupError(describeExisting(names));
 }
 
 /** With `--force`, the existing target table's primary key must be the archive's. */
