@@ -2,8 +2,7 @@
 import assert from "node:assert/strict";
 import type { TableMetadata } from "../src/archive/table_info.ts";
 import { UsageError } from "../src/errors.ts";
-import { dryRunExitCode, formatPlan, planRestore } from "../src/restore/plan.ts";
-import { describeExisting } from "../src/restore/plan.ts";
+import { describeExisting, dryRunExitCode, formatPlan, planRestore } from "../src/restore/plan.ts";
 import { parseRenames, targetOf } from "../src/restore/rename.ts";
 
 function meta(extra: Partial<TableMetadata> = {}): TableMetadata {
