@@ -21,6 +21,12 @@ import vm from "node:vm";
 /** Growth of heap plus external memory past the last collection's floor that forces one. */
 export const GARBAGE_BUDGET_BYTES = 4 * 1024 * 1024;
 
+/**
+ * The budget of a pass that only reads an archive (`verify`, `list`): bound by CPU, not by a
+ * server, so collections cost its wall time directly.
+ */
+export const READ_GARBAGE_BUDGET_BYTES = 16 * 1024 * 1024;
+
 /** How often the growth is looked at, in milliseconds. */
 export const CHECK_INTERVAL_MS = 100;
 
