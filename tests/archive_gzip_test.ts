@@ -292,3 +292,19 @@ Deno.test("compression workers: small bodies share one worker; a second starts f
     pool.close();
   }
 });
+
+Deno.test("compression workers: a small body beside a large one does not wait behind its blocks", async () => {
+  const pool = new DeflatePool({ level: 1, workers: 2 });
+  try {
+    const large = pool.open({ output: () => {} });
+    await large.write(new Uint8Array(2 * 1024 * 1024).fill(0x62));
+    assert.equal(pool.workers, 1);
+    const small = pool.open({ output: () => {} });
+    await small.write(new TextEncoder().encode('[\n{"id":1}\n]\n'));
+    await small.finish();
+    assert.equal(pool.workers, 2, "the small body took a worker of its own");
+    assert.equal((await large.finish()).size, 2 * 1024 * 1024);
+  } finally {
+    pool.close();
+  }
+});

@@ -78,10 +78,11 @@ interface StreamSlot {
   release(): void;
 }
 
-/** A worker, how many streams it has, and why it failed, once it has. */
+/** A worker, how many streams it has (and how many of them large), and why it failed. */
 interface Slot {
   worker: Worker;
   streams: number;
+  large: number;
   failure?: Error;
 }
 
@@ -173,10 +174,13 @@ export class DeflatePool {
     if (this.#closed) throw stoppedError();
     const id = this.#nextId++;
     let slot: Slot | undefined;
+    let isLarge = false;
     const stream = new DeflateStream(id, options, this.#blocks, {
       bind: (large) => {
         slot = this.#slot(large);
+        isLarge = large;
         slot.streams++;
+        if (large) slot.large++;
         // A worker that failed before this stream (while starting, say) fails it at once.
         if (slot.failure) stream.fail(slot.failure);
         slot.worker.postMessage({ id, open: true, level: this.#level, sha256: !!options.sha256 });
@@ -185,6 +189,7 @@ export class DeflatePool {
       release: () => {
         this.#streams.delete(id);
         if (slot) slot.streams--;
+        if (slot && isLarge) slot.large--;
       },
     });
     this.#streams.set(id, stream);
@@ -220,17 +225,17 @@ export class DeflatePool {
   }
 
   /**
-   * The worker for a stream's first block, or for a piece: an idle one, else a new one for a
-   * `large` stream (one that filled a whole block) while there is room, else the least busy.
+   * The worker for a stream's first block, or for a piece: an idle one; else, while there is
+   * room, a new one for a `large` stream (one that filled a whole block) or when every worker
+   * compresses a large stream (a small body would wait behind its blocks); else the least busy.
    * Small bodies share the first worker: each worker costs some 14 MB, and a dump of a
    * thousand small tables kept two busy for nothing.
    */
   #slot(large: boolean): Slot {
     const idle = this.#workers.find((slot) => slot.streams === 0);
     if (idle) return idle;
-    if (this.#workers.length === 0 || (large && this.#workers.length < this.#size)) {
-      return this.#spawn();
-    }
+    const busy = this.#workers.every((slot) => slot.large > 0);
+    if (this.#workers.length < this.#size && (large || busy)) return this.#spawn();
     return this.#workers.reduce((a, b) => (b.streams < a.streams ? b : a));
   }
 
@@ -244,7 +249,7 @@ export class DeflatePool {
       if (this.#pieces.has(reply.id)) this.#settlePiece(reply);
       else this.#streams.get(reply.id)?.receive(reply);
     };
-    const slot: Slot = { worker, streams: 0 };
+    const slot: Slot = { worker, streams: 0, large: 0 };
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
       const error = new Error(`compression worker failed: ${event.message}`);
