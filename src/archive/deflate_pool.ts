@@ -167,7 +167,7 @@ export class DeflatePool {
   }
 
   /**
-   * Starts a stream. It takes its worker when it first hands one over (see {@link bind}): a
+   * Starts a stream. It takes its worker when it first hands one a block (or finishes): a
    * body of less than a block never needs a worker of its own.
    */
   open(options: DeflateStreamOptions): DeflateStream {

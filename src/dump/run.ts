@@ -64,7 +64,6 @@ export const DUMP_DEFAULTS = {
  */
 export async function dump(options: DumpOptions): Promise<DumpSummary> {
   const started = performance.now();
-  const governor = MemoryGovernor.start();
   const now = options.now ?? new Date();
   options.signal?.throwIfAborted();
   const toStdout = options.file === "-";
@@ -102,6 +101,8 @@ export async function dump(options: DumpOptions): Promise<DumpSummary> {
   compression.prestart();
   const abortArchive = () => void archive?.abort(signal.reason);
   signal.addEventListener("abort", abortArchive, { once: true });
+  // Started where the `finally` that stops it is sure to run.
+  const governor = MemoryGovernor.start();
   try {
     first = await abortable(connect(options.connect), signal, (conn) => conn.close());
     const linkFor = (worker: number): Link =>

@@ -96,7 +96,6 @@ export const RETRY = { retryForMs: 60_000, retryDelayMs: 500 } as const;
  */
 export async function restore(options: RestoreOptions & RestoreInput): Promise<RestoreSummary> {
   const started = performance.now();
-  const governor = MemoryGovernor.start();
   const selections = parseSelections(options.imports ?? []);
   const excludes = parseSelections(options.excludes ?? [], "--exclude");
   const renames = parseRenames(options.renames ?? []);
@@ -125,6 +124,8 @@ export async function restore(options: RestoreOptions & RestoreInput): Promise<R
   let databasesBefore: Set<string> | undefined;
   /** Source `db.table` → what to do with it. From stdin, filled as `.info`s arrive. */
   const plan = new Map<string, PlanEntry>();
+  // Started where the `finally` that stops it is sure to run.
+  const governor = MemoryGovernor.start();
   try {
     const scan = options.archive === "-"
       ? undefined
