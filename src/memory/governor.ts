@@ -5,7 +5,8 @@
  * outside the heap, counted as "external") pile up to tens of megabytes before a full
  * collection, and peak RSS is what piled up, not what is alive. A restore of 1,000 small tables
  * kept some 14 MB alive and peaked at 126–129 MB RSS; with a collection forced whenever the heap
- * and external memory had grown 8 MB past what the last one left, at 89 MB.
+ * and external memory had grown 8 MB past what the last one left, at 89 MB; with 4 MB, 81 MB, for
+ * 1.2 s of collections over the 62 s run.
  *
  * Forcing one needs V8's `gc()`, which only a context created after `--expose-gc` is set has:
  * the flag is set at run time with `node:v8` and the function taken from a fresh `node:vm`
