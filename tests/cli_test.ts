@@ -8,7 +8,7 @@ import { aliasScript } from "../src/cli/install_aliases.ts";
 // Through the library entry, whose commands load when called.
 import { installAliases } from "../mod.ts";
 import { PERMISSION_FLAGS } from "../src/cli/permissions.ts";
-import { faultsSkipReason, testTarget } from "./support/target.ts";
+import { faultsSkipReason, testTarget, withTarget } from "./support/target.ts";
 import { seedOfficialData } from "./support/seed.ts";
 
 const modUrl = new URL("../mod.ts", import.meta.url);
@@ -133,9 +133,7 @@ Deno.test({
   name: "cli: SIGINT during a dump exits 130 and leaves no archive and no temp files",
   ignore: faultsSkipReason !== undefined || Deno.build.os === "windows",
   fn: async () => {
-    const target = await testTarget();
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTarget(async (target, dir) => {
       const { dbs } = await seedOfficialData(target, {
         only: ["league.events"],
         dbPrefix: `${target.uniqueDb("cli")}_`,
@@ -163,11 +161,7 @@ Deno.test({
       assert.equal(out.code, 130, decoder.decode(out.stderr));
       assert.match(decoder.decode(out.stderr), /interrupted by SIGINT/);
       assert.deepEqual([...Deno.readDirSync(dir)], [], "no archive, no temp or spool files");
-    } finally {
-      target.server?.faults.reset();
-      await target.cleanup();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 

@@ -9,7 +9,7 @@ import { dump } from "../src/dump/run.ts";
 import type { DumpOptions } from "../src/dump/options.ts";
 import { BackupError, InterruptedError } from "../src/errors.ts";
 import { readOfficialArchive, seedOfficialData } from "./support/seed.ts";
-import { faultsSkipReason, type TestTarget, testTarget } from "./support/target.ts";
+import { faultsSkipReason, type TestTarget, testTarget, withTarget } from "./support/target.ts";
 
 function options(target: TestTarget, extra: Partial<DumpOptions>): DumpOptions {
   return {
@@ -167,20 +167,14 @@ Deno.test({
   name: "dump: resumes after dropped connections with every document exactly once",
   ignore: faultsSkipReason !== undefined,
   fn: async () => {
-    const target = await testTarget();
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTarget(async (target, dir) => {
       const { dbs } = await seedOfficialData(target, { only: ["league.events"] });
       target.server!.faults.closeAfterDocuments(1234);
       const file = `${dir}/r.tar.gz`;
       const summary = await dump(options(target, { file, exports: dbs, retryDelayMs: 10 }));
       assert.equal(summary.documents, 5000);
       await assertEveryEventOnce(file);
-    } finally {
-      target.server?.faults.reset();
-      await target.cleanup();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 
@@ -188,9 +182,7 @@ Deno.test({
   name: "dump: a connection cut in the middle of a frame resumes with every document exactly once",
   ignore: faultsSkipReason !== undefined,
   fn: async () => {
-    const target = await testTarget();
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTarget(async (target, dir) => {
       const { dbs } = await seedOfficialData(target, { only: ["league.events"] });
       // The response frame that crosses 300 KB is cut after its first bytes, mid-frame.
       target.server!.faults.closeAfterBytes(300_000);
@@ -205,11 +197,7 @@ Deno.test({
       assert.equal(summary.documents, 5000);
       assert.ok(lines.some((l) => /reconnecting in/.test(l)), "the cut happened and was retried");
       await assertEveryEventOnce(file);
-    } finally {
-      target.server?.faults.reset();
-      await target.cleanup();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 
@@ -217,9 +205,7 @@ Deno.test({
   name: "dump: a failure or an abort leaves no archive and no temp files",
   ignore: faultsSkipReason !== undefined,
   fn: async () => {
-    const target = await testTarget();
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTarget(async (target, dir) => {
       const { dbs } = await seedOfficialData(target, { only: ["league.events", "league.users"] });
       target.server!.faults.failQuery(
         (q) => q.termType === 41,
@@ -252,10 +238,6 @@ Deno.test({
         InterruptedError,
       );
       assert.deepEqual([...Deno.readDirSync(dir)], [], "nothing after an abort");
-    } finally {
-      target.server?.faults.reset();
-      await target.cleanup();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });

@@ -12,7 +12,7 @@ import { readArchive } from "../src/archive/tar_reader.ts";
 import { dump } from "../src/dump/run.ts";
 import { restore } from "../src/restore/run.ts";
 import { parseRate } from "../src/throttle/rate.ts";
-import { faultsSkipReason, type TestTarget, testTarget } from "./support/target.ts";
+import { faultsSkipReason, type TestTarget, testTarget, withTarget } from "./support/target.ts";
 
 function connectOf(target: TestTarget) {
   return { host: target.host, port: target.port, password: target.password };
@@ -206,9 +206,7 @@ Deno.test({
   name: "point in time: a feed that overflows makes its table be read again under a new feed",
   ignore: faultsSkipReason !== undefined,
   fn: async () => {
-    const target = await testTarget();
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTarget(async (target, dir) => {
       const db = target.uniqueDb("pitover");
       await seed(target, db, 500);
       // The first feed on `a` reports skipped changes right after it is ready.
@@ -230,11 +228,7 @@ Deno.test({
       for (const table of ["a", "b"]) {
         assert.deepEqual(archived.tables.get(table), source.get(table), `table ${table}`);
       }
-    } finally {
-      target.server?.faults.reset();
-      await target.cleanup();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 
@@ -242,9 +236,7 @@ Deno.test({
   name: "point in time: a feed aborted in the middle of the read makes its table be read again",
   ignore: faultsSkipReason !== undefined,
   fn: async () => {
-    const target = await testTarget();
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTarget(async (target, dir) => {
       const db = target.uniqueDb("pitabort");
       await seed(target, db, 3000);
       const faults = target.server!.faults;
@@ -272,11 +264,7 @@ Deno.test({
       for (const table of ["a", "b"]) {
         assert.deepEqual(archived.tables.get(table), source.get(table), `table ${table}`);
       }
-    } finally {
-      target.server?.faults.reset();
-      await target.cleanup();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 
@@ -285,9 +273,7 @@ Deno.test({
     "point in time: a table whose feed keeps failing stops the dump with one line and no archive",
   ignore: faultsSkipReason !== undefined,
   fn: async () => {
-    const target = await testTarget();
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTarget(async (target, dir) => {
       const db = target.uniqueDb("pitfail");
       await seed(target, db, 50);
       target.server!.faults.overflowFeeds({ db, table: "b" }, 100);
@@ -304,10 +290,6 @@ Deno.test({
         },
       );
       assert.deepEqual([...Deno.readDirSync(dir)], [], "no archive, no spool left behind");
-    } finally {
-      target.server?.faults.reset();
-      await target.cleanup();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });

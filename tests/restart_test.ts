@@ -10,7 +10,7 @@ import { readArchive } from "../src/archive/tar_reader.ts";
 import { dump } from "../src/dump/run.ts";
 import { restore } from "../src/restore/run.ts";
 import { TermType } from "./server/reql/proto.ts";
-import { faultsSkipReason, type TestTarget, testTarget } from "./support/target.ts";
+import { faultsSkipReason, type TestTarget, testTarget, withTarget } from "./support/target.ts";
 
 const RESTART = { downMs: 150, unavailableMs: 400 };
 
@@ -43,9 +43,7 @@ Deno.test({
   name: "restart: a dump rides out a restart in the middle of a read, every document once",
   ignore: faultsSkipReason !== undefined,
   fn: async () => {
-    const target = await testTarget();
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTarget(async (target, dir) => {
       const db = target.uniqueDb("rsd");
       await seed(target, db, 20_000);
       const faults = target.server!.faults;
@@ -82,11 +80,7 @@ Deno.test({
         } else await entry.body.cancel();
       }
       assert.deepEqual(ids, Array.from({ length: 20_000 }, (_, i) => i), "each once, in order");
-    } finally {
-      target.server?.faults.reset();
-      await target.cleanup();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 
@@ -95,9 +89,7 @@ Deno.test({
     "restart: a restore rides out a restart that loses acknowledged soft writes; the table equals the source and written counts what is durable",
   ignore: faultsSkipReason !== undefined,
   fn: async () => {
-    const target = await testTarget();
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTarget(async (target, dir) => {
       const db = target.uniqueDb("rsr");
       await seed(target, db, 5000);
       const file = `${dir}/r.tar.gz`;
@@ -129,11 +121,7 @@ Deno.test({
       const conn = await target.connect();
       assert.deepEqual(await r.db(copy).table("t").indexList().run(conn), ["v"]);
       assert.ok(warnings.some((w) => /restoring .*: .*reconnecting in/.test(w)), warnings.join(""));
-    } finally {
-      target.server?.faults.reset();
-      await target.cleanup();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 
@@ -142,9 +130,7 @@ Deno.test({
     "restart: a restore of many tables rides out a restart while tables are being created, indexes built and hooks set",
   ignore: faultsSkipReason !== undefined,
   fn: async () => {
-    const target = await testTarget({ latency: { tableCreateMs: 30, indexWaitMs: 10 } });
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTarget(async (target, dir) => {
       const db = target.uniqueDb("rsm");
       const conn = await target.connect();
       await r.dbCreate(db).run(conn);
@@ -199,10 +185,6 @@ Deno.test({
       }
       assert.deepEqual(await r.db(copy).table("t03").indexList().run(check), ["v"]);
       assert.ok(await r.db(copy).table("t05").getWriteHook().run(check));
-    } finally {
-      target.server?.faults.reset();
-      await target.cleanup();
-      await Deno.remove(dir, { recursive: true });
-    }
+    }, testTarget({ latency: { tableCreateMs: 30, indexWaitMs: 10 } }));
   },
 });

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { r } from "npm:rethinkdb-ts@3.0.0";
 import { dump } from "../src/dump/run.ts";
 import { restore } from "../src/restore/run.ts";
-import { inProcessTarget } from "./support/target.ts";
+import { inProcessTarget, withTarget } from "./support/target.ts";
 
 const TABLE_CREATE = 60;
 
@@ -23,9 +23,7 @@ for (const fromStdin of [false, true]) {
 
 async function manyTables(fromStdin: boolean): Promise<void> {
   const latencyMs = 150;
-  const target = await inProcessTarget({ latency: { tableCreateMs: latencyMs, indexWaitMs: 30 } });
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTarget(async (target, dir) => {
     const connect = { host: target.host, port: target.port, password: target.password };
     const db = target.uniqueDb("many");
     const conn = await target.connect();
@@ -65,9 +63,5 @@ async function manyTables(fromStdin: boolean): Promise<void> {
     );
     assert.equal(starts.length, names.length);
     assert.ok(inFlight >= 8, `at most ${inFlight} table creations in flight at once`);
-  } finally {
-    target.server?.faults.reset();
-    await target.cleanup();
-    await Deno.remove(dir, { recursive: true });
-  }
+  }, inProcessTarget({ latency: { tableCreateMs: latencyMs, indexWaitMs: 30 } }));
 }

@@ -21,7 +21,7 @@ import {
 } from "./support/capture_archive.ts";
 import { startCuttingProxy } from "./support/proxy.ts";
 import { rawTar, rawTarGz } from "./support/raw_tar.ts";
-import { faultsSkipReason, type TestTarget, testTarget } from "./support/target.ts";
+import { faultsSkipReason, type TestTarget, testTarget, withTarget } from "./support/target.ts";
 import type { QueryInfo } from "./server/faults.ts";
 
 const INSERT = 56;
@@ -392,9 +392,7 @@ Deno.test({
     "replay: connections dropped during the replay are ridden out; the table ends as at the cut",
   ignore: faultsSkipReason !== undefined,
   fn: async () => {
-    const target = await testTarget();
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTarget(async (target, dir) => {
       const f = await fixture(target, dir);
       const server = target.server!;
       for (const how of ["file", "stdin"]) {
@@ -434,11 +432,7 @@ Deno.test({
           );
         }
       }
-    } finally {
-      target.server?.faults.reset();
-      await target.cleanup();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 
@@ -447,9 +441,7 @@ Deno.test({
     "replay: a restart that loses soft writes mid-replay: what was not durable is sent again, in order",
   ignore: faultsSkipReason !== undefined,
   fn: async () => {
-    const target = await testTarget();
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTarget(async (target, dir) => {
       const f = await fixture(target, dir);
       const server = target.server!;
       let writes = 0;
@@ -473,11 +465,7 @@ Deno.test({
           t.name,
         );
       }
-    } finally {
-      target.server?.faults.reset();
-      await target.cleanup();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 
@@ -486,9 +474,7 @@ Deno.test({
     "replay: a change the server refuses stops the restore with one line and removes what it created",
   ignore: faultsSkipReason !== undefined,
   fn: async () => {
-    const target = await testTarget();
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTarget(async (target, dir) => {
       const f = await fixture(target, dir);
       target.server!.faults.failQuery(DELETE, "Permission error: no delete for you.");
       const error = await restore(options(target, { archive: f.file })).catch((e) => e);
@@ -505,10 +491,6 @@ Deno.test({
       assert.match(stopped, new RegExp(`removed what this run created: .*database ${f.db}$`));
       const conn = await target.connect();
       assert.ok(!(await r.dbList().run(conn)).includes(f.db));
-    } finally {
-      target.server?.faults.reset();
-      await target.cleanup();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });

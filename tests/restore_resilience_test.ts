@@ -8,7 +8,7 @@ import { r } from "npm:rethinkdb-ts@3.0.0";
 import { dump } from "../src/dump/run.ts";
 import { BackupError } from "../src/errors.ts";
 import { restore } from "../src/restore/run.ts";
-import { faultsSkipReason, type TestTarget, testTarget } from "./support/target.ts";
+import { faultsSkipReason, type TestTarget, testTarget, withTarget } from "./support/target.ts";
 
 const INSERT = 56;
 
@@ -36,9 +36,7 @@ Deno.test({
   name: "restore: connections dropped mid-insert are reconnected; the table equals the archive",
   ignore: faultsSkipReason !== undefined,
   fn: async () => {
-    const target = await testTarget();
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTarget(async (target, dir) => {
       const { file, db } = await archiveOf(target, dir, 3000);
       const server = target.server!;
       let inserts = 0;
@@ -75,11 +73,7 @@ Deno.test({
       const restored = await r.db(copy).table("t").orderBy({ index: "id" }).run(conn);
       assert.deepEqual(restored, source, "same documents, none lost or doubled");
       assert.deepEqual(await r.db(copy).table("t").indexList().run(conn), ["v"]);
-    } finally {
-      target.server?.faults.reset();
-      await target.cleanup();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 

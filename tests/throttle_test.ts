@@ -10,7 +10,7 @@ import { dump } from "../src/dump/run.ts";
 import { restore } from "../src/restore/run.ts";
 import { parseRate } from "../src/throttle/rate.ts";
 import { archiveOf, DOCUMENT_BYTES, paceOf, seedTable, watchServer } from "./support/pacing.ts";
-import { faultsSkipReason, testTarget } from "./support/target.ts";
+import { faultsSkipReason, testTarget, withTarget } from "./support/target.ts";
 
 Deno.test({
   name: "readTableRaw: roundTripMs is the server's round trip, not the consumer's pause",
@@ -104,9 +104,7 @@ Deno.test({
   name: "dump --max-rate: 3,000 documents at 1000/s, then bytes at 100KB/s, paced within 10%",
   ignore: faultsSkipReason !== undefined,
   fn: async () => {
-    const target = await testTarget();
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTarget(async (target, dir) => {
       const db = target.uniqueDb("mr");
       await seedTable(target, db, 3000);
       const base = {
@@ -143,11 +141,7 @@ Deno.test({
       assert.equal(second.documents, 3000);
       const perDocument = second.jsonBytes / 3000;
       assertNear(paceOf(bytes.reads.slice(1), 100 * perDocument), 100_000, "bytes");
-    } finally {
-      target.server?.faults.reset();
-      await target.cleanup();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 
@@ -155,9 +149,7 @@ Deno.test({
   name: "dump --max-rate: one limit for every table in flight (3 tables of 1,000, --clients 3)",
   ignore: faultsSkipReason !== undefined,
   fn: async () => {
-    const target = await testTarget();
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTarget(async (target, dir) => {
       const dbs = [target.uniqueDb("mr"), target.uniqueDb("mr"), target.uniqueDb("mr")];
       for (const db of dbs) await seedTable(target, db, 1000);
       const view = watchServer(target);
@@ -176,11 +168,7 @@ Deno.test({
       // Three reads at once, each a batch ahead: from the server's first request to the end,
       // every document but the burst was paid for.
       assertNear(3000 / ((ended - view.reads[0]) / 1000), 1000, "documents, three tables");
-    } finally {
-      target.server?.faults.reset();
-      await target.cleanup();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 
@@ -188,9 +176,7 @@ Deno.test({
   name: "restore --max-rate: 3,000 documents at 1000/s, then bytes at 100KB/s, paced within 10%",
   ignore: faultsSkipReason !== undefined,
   fn: async () => {
-    const target = await testTarget();
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTarget(async (target, dir) => {
       const db = target.uniqueDb("mr");
       await seedTable(target, db, 3000);
       const archive = `${dir}/a.tar.gz`;
@@ -214,10 +200,6 @@ Deno.test({
       assertNear(paceOf(await run("1000/s"), 100), 1000, "documents");
       // A restore batch's bytes: its documents' JSON, separators not counted.
       assertNear(paceOf(await run("100KB/s"), 100 * DOCUMENT_BYTES), 100_000, "bytes");
-    } finally {
-      target.server?.faults.reset();
-      await target.cleanup();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });

@@ -59,6 +59,35 @@ export async function testTarget(options: TestServerOptions = {}): Promise<TestT
   return makeTarget(server, options);
 }
 
+/**
+ * Runs `body` against `target` (a fresh {@link testTarget} by default) and a new temporary
+ * directory; then, whatever happened, resets the test server's faults, drops what the test
+ * created and removes the directory.
+ *
+ * @example
+ * ```ts
+ * Deno.test("dump: …", () =>
+ *   withTarget(async (target, dir) => {
+ *     const db = target.uniqueDb("x");
+ *     // … dump into `${dir}/x.tar.gz` …
+ *   }));
+ * ```
+ */
+export async function withTarget(
+  body: (target: TestTarget, dir: string) => Promise<void>,
+  target: Promise<TestTarget> = testTarget(),
+): Promise<void> {
+  const ready = await target;
+  const dir = await Deno.makeTempDir();
+  try {
+    await body(ready, dir);
+  } finally {
+    ready.server?.faults.reset();
+    await ready.cleanup();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 /** A target that is always a fresh in-process test server, whatever the environment says. */
 export async function inProcessTarget(options: TestServerOptions = {}): Promise<TestTarget> {
   return makeTarget(await startTestServer(options), options);
