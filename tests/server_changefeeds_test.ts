@@ -8,80 +8,39 @@
 import assert from "node:assert/strict";
 import { r } from "npm:rethinkdb-ts@3.0.0";
 import { startTestServer, type TestServer } from "./server/mod.ts";
-import {
-  ByteReader,
-  encodeFrame,
-  encodeNullTerminated,
-  readFrame,
-} from "./server/protocol/framing.ts";
-import { scramFinal } from "./support/raw_client.ts";
+import { RawClient } from "./support/raw_client.ts";
 import { readJsonLines, specDir } from "./support/shared.ts";
 import type { WireRecord } from "./support/transcript.ts";
 
 /**
- * A wire client that keeps response frames as the server wrote them (RawClient parses them), so
- * that comparisons are of bytes.
+ * A {@link RawClient} whose answers are the server's text (as it wrote them), so that
+ * comparisons are of bytes.
  */
 class FrameClient {
-  readonly #queues = new Map<number, string[]>();
-  readonly #waiters = new Map<number, ((text: string | null) => void)[]>();
-  #ended = false;
-  #writes: Promise<void> = Promise.resolve();
   #nextToken = 1000;
-  readonly #pump: Promise<void>;
 
   private constructor(
-    private readonly conn: Deno.Conn,
-    private readonly reader: ByteReader,
+    readonly raw: RawClient,
     /** The server's handshake messages, as sent. */
     readonly greeting: string[],
-  ) {
-    this.#pump = this.#read();
-  }
+  ) {}
 
   /** Connects as `admin` (no password) and runs the handshake. */
   static async connect(port: number, nonce = "cfTestNonce00000000000001"): Promise<FrameClient> {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    const reader = new ByteReader(conn);
-    const text = async () =>
-      new TextDecoder().decode((await reader.readNullTerminated(1 << 16)) ?? new Uint8Array());
-    await writeAll(conn, new Uint8Array([0xc3, 0xbd, 0xc2, 0x34]));
-    const bare = `n=admin,r=${nonce}`;
-    await writeAll(
-      conn,
-      encodeNullTerminated(JSON.stringify({
-        protocol_version: 0,
-        authentication_method: "SCRAM-SHA-256",
-        authentication: `n,,${bare}`,
-      })),
-    );
-    const version = await text();
-    const first = await text();
-    const { final } = scramFinal(bare, JSON.parse(first).authentication, "");
-    await writeAll(conn, encodeNullTerminated(JSON.stringify({ authentication: final })));
-    const last = await text();
-    assert.equal(JSON.parse(last).success, true);
-    return new FrameClient(conn, reader, [version, first, last]);
+    const raw = await RawClient.open("127.0.0.1", port);
+    const { messages, texts } = await raw.handshake("admin", "", nonce);
+    assert.equal(messages[2]?.success, true);
+    return new FrameClient(raw, texts);
   }
 
   /** Sends a query frame (frames go out in call order). */
   send(token: number, query: unknown): Promise<void> {
-    const frame = encodeFrame(BigInt(token), JSON.stringify(query));
-    const sent = this.#writes.then(() => writeAll(this.conn, frame));
-    this.#writes = sent.catch(() => {});
-    return sent;
+    return this.raw.send(token, query);
   }
 
   /** The next response for `token`, as text; null once the connection is closed. */
   next(token: number): Promise<string | null> {
-    const queue = this.#queues.get(token);
-    if (queue !== undefined && queue.length > 0) return Promise.resolve(queue.shift()!);
-    if (this.#ended) return Promise.resolve(null);
-    return new Promise((resolve) => {
-      const waiters = this.#waiters.get(token) ?? [];
-      waiters.push(resolve);
-      this.#waiters.set(token, waiters);
-    });
+    return this.raw.nextText(token);
   }
 
   /** Sends a query and returns its first response. */
@@ -108,45 +67,13 @@ class FrameClient {
   }
 
   /** Resolves once the server has closed the connection. */
-  async closedByServer(): Promise<void> {
-    await this.#pump;
+  closedByServer(): Promise<void> {
+    return this.raw.closedByServer();
   }
 
   close(): void {
-    try {
-      this.conn.close();
-    } catch {
-      // closed already
-    }
+    this.raw.close();
   }
-
-  async #read(): Promise<void> {
-    try {
-      for (;;) {
-        const frame = await readFrame(this.reader);
-        if (frame === null) break;
-        const token = Number(frame.token);
-        const waiter = this.#waiters.get(token)?.shift();
-        if (waiter !== undefined) waiter(frame.json);
-        else {
-          const queue = this.#queues.get(token) ?? [];
-          queue.push(frame.json);
-          this.#queues.set(token, queue);
-        }
-      }
-    } catch {
-      // reset by the server, or closed here
-    } finally {
-      this.#ended = true;
-      for (const waiters of this.#waiters.values()) for (const w of waiters) w(null);
-      this.#waiters.clear();
-    }
-  }
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let at = 0;
-  while (at < bytes.length) at += await conn.write(bytes.subarray(at));
 }
 
 function sleep(ms: number): Promise<void> {

@@ -28,6 +28,8 @@ export interface RawResponse {
 export interface HandshakeResult {
   /** The server's messages, in order. */
   messages: Record<string, unknown>[];
+  /** The same, as the server wrote them. */
+  texts: string[];
   /** True if the server proved it knows the password (`v=` matched). */
   serverVerified: boolean;
 }
@@ -39,10 +41,12 @@ function hmac(key: Uint8Array, text: string): Buffer {
 /** A raw connection. */
 export class RawClient {
   readonly #reader: ByteReader;
-  readonly #queues = new Map<number, RawResponse[]>();
-  readonly #waiters = new Map<number, ((r: RawResponse | null) => void)[]>();
+  /** Response frames as the server wrote them, per token, until asked for. */
+  readonly #queues = new Map<number, string[]>();
+  readonly #waiters = new Map<number, ((text: string | null) => void)[]>();
   #pump: Promise<void> | undefined;
   #ended = false;
+  #writes: Promise<void> = Promise.resolve();
 
   private constructor(private readonly conn: Deno.Conn) {
     this.#reader = new ByteReader(conn);
@@ -65,14 +69,13 @@ export class RawClient {
 
   /** Reads a NUL-terminated handshake message; null if the connection closed. */
   async readMessage(): Promise<Record<string, unknown> | null> {
+    const text = await this.#readText();
+    return text === null ? null : parseMessage(text);
+  }
+
+  async #readText(): Promise<string | null> {
     const bytes = await this.#reader.readNullTerminated(1 << 20);
-    if (bytes === null) return null;
-    const text = new TextDecoder().decode(bytes);
-    try {
-      return JSON.parse(text);
-    } catch {
-      return { text };
-    }
+    return bytes === null ? null : new TextDecoder().decode(bytes);
   }
 
   /**
@@ -82,6 +85,15 @@ export class RawClient {
   async handshake(user: string, password: string, clientNonce?: string): Promise<HandshakeResult> {
     const nonce = clientNonce ?? randomBytes(18).toString("base64");
     const messages: Record<string, unknown>[] = [];
+    const texts: string[] = [];
+    const read = async () => {
+      const text = await this.#readText();
+      if (text === null) return null;
+      texts.push(text);
+      const message = parseMessage(text);
+      messages.push(message);
+      return message;
+    };
     await this.sendMagic();
     const clientFirstBare = `n=${user},r=${nonce}`;
     await this.sendMessage({
@@ -89,23 +101,21 @@ export class RawClient {
       authentication_method: "SCRAM-SHA-256",
       authentication: `n,,${clientFirstBare}`,
     });
-    const version = await this.readMessage();
-    if (version === null) return { messages, serverVerified: false };
-    messages.push(version);
-    const first = await this.readMessage();
-    if (first === null) return { messages, serverVerified: false };
-    messages.push(first);
-    if (first.success !== true) return { messages, serverVerified: false };
+    const version = await read();
+    if (version === null) return { messages, texts, serverVerified: false };
+    const first = await read();
+    if (first === null || first.success !== true) {
+      return { messages, texts, serverVerified: false };
+    }
     const { final, serverSignature } = scramFinal(
       clientFirstBare,
       String(first.authentication),
       password,
     );
     await this.sendMessage({ authentication: final });
-    const last = await this.readMessage();
-    if (last === null) return { messages, serverVerified: false };
-    messages.push(last);
-    return { messages, serverVerified: last.authentication === `v=${serverSignature}` };
+    const last = await read();
+    if (last === null) return { messages, texts, serverVerified: false };
+    return { messages, texts, serverVerified: last.authentication === `v=${serverSignature}` };
   }
 
   /** Sends a query frame. */
@@ -115,7 +125,13 @@ export class RawClient {
   }
 
   /** The next response for `token`; null if the connection closed first. */
-  next(token: number): Promise<RawResponse | null> {
+  async next(token: number): Promise<RawResponse | null> {
+    const text = await this.nextText(token);
+    return text === null ? null : JSON.parse(text) as RawResponse;
+  }
+
+  /** The next response for `token` as the server wrote it; null if the connection closed first. */
+  nextText(token: number): Promise<string | null> {
     this.#startPump();
     const queue = this.#queues.get(token);
     if (queue !== undefined && queue.length > 0) return Promise.resolve(queue.shift()!);
@@ -133,10 +149,14 @@ export class RawClient {
     return await this.next(token);
   }
 
-  /** Writes raw bytes. */
-  async write(bytes: Uint8Array): Promise<void> {
-    let at = 0;
-    while (at < bytes.length) at += await this.conn.write(bytes.subarray(at));
+  /** Writes raw bytes, after any write still under way (frames never interleave). */
+  write(bytes: Uint8Array): Promise<void> {
+    const written = this.#writes.then(async () => {
+      let at = 0;
+      while (at < bytes.length) at += await this.conn.write(bytes.subarray(at));
+    });
+    this.#writes = written.catch(() => {});
+    return written;
   }
 
   /** Closes the connection. */
@@ -161,12 +181,11 @@ export class RawClient {
           const frame = await readFrame(this.#reader);
           if (frame === null) break;
           const token = Number(frame.token);
-          const response = JSON.parse(frame.json) as RawResponse;
           const waiter = this.#waiters.get(token)?.shift();
-          if (waiter !== undefined) waiter(response);
+          if (waiter !== undefined) waiter(frame.json);
           else {
             const queue = this.#queues.get(token) ?? [];
-            queue.push(response);
+            queue.push(frame.json);
             this.#queues.set(token, queue);
           }
         }
@@ -178,6 +197,15 @@ export class RawClient {
         this.#waiters.clear();
       }
     })();
+  }
+}
+
+/** A handshake message as JSON, or `{ text }` when it is not JSON. */
+function parseMessage(text: string): Record<string, unknown> {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { text };
   }
 }
 
